@@ -1,0 +1,52 @@
+// Package connector defines how torii learns who a person is. A connector
+// implements the small interfaces below that fit what it can do; the server
+// holds them as typed fields, never as an empty interface.
+package connector
+
+import (
+	"context"
+	"errors"
+)
+
+// Identity is what a connector says about a person after a login.
+type Identity struct {
+	UserID            string
+	Username          string
+	PreferredUsername string
+	Email             string
+	EmailVerified     bool
+	Groups            []string
+	// ConnectorData is opaque to the server and handed back on refresh.
+	ConnectorData []byte
+}
+
+// Scopes tells a connector what the client asked for, so it can skip work
+// (no group search without the groups scope).
+type Scopes struct {
+	OfflineAccess bool
+	Groups        bool
+}
+
+// ErrUserGone is returned by Refresh when the person no longer exists or may
+// no longer log in; the refresh is refused with invalid_grant.
+var ErrUserGone = errors.New("connector: user no longer valid")
+
+// PasswordConnector checks a username and password.
+type PasswordConnector interface {
+	// Prompt is the label of the username field ("Email", "Username").
+	Prompt() string
+	// Login returns valid=false with a nil error for wrong credentials. An
+	// error means the connector could not decide (directory down, ...).
+	Login(ctx context.Context, s Scopes, username, password string) (id Identity, valid bool, err error)
+}
+
+// RefreshConnector is implemented by connectors that can look a person up
+// again when a refresh token is used.
+type RefreshConnector interface {
+	Refresh(ctx context.Context, s Scopes, id Identity) (Identity, error)
+}
+
+// Closer is implemented by connectors holding resources (LDAP pools).
+type Closer interface {
+	Close() error
+}

@@ -1,0 +1,105 @@
+package server
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/torii-idp/torii/connector"
+	"github.com/torii-idp/torii/storage"
+)
+
+// Config is everything a Server needs. cmd/torii builds it from config.yaml;
+// tests build it directly.
+type Config struct {
+	// Issuer is the exact issuer URL (http or https, optionally with a path
+	// such as /dex under which every route is served).
+	Issuer string
+
+	Storage    storage.Storage
+	Connectors []Connector
+	Clients    []Client
+
+	// PasswordConnector enables grant_type=password through the named
+	// connector ("" disables it).
+	PasswordConnector string
+
+	// ResponseTypes allowed at /auth; only "code" is implemented.
+	ResponseTypes         []string
+	SkipApprovalScreen    bool
+	AlwaysShowLoginScreen bool
+
+	Expiry Expiry
+
+	// SigningAlgorithm is RS256 (default) or ES256.
+	SigningAlgorithm string
+
+	// Headers are extra HTTP response headers sent on every response.
+	Headers map[string]string
+	// AllowedOrigins enables CORS for these origins ("*" for any) on the
+	// discovery, keys, token and userinfo endpoints.
+	AllowedOrigins []string
+
+	// Web holds the look of the pages.
+	Web WebConfig
+
+	// Throttle limits password guessing; the zero value means defaults.
+	Throttle ThrottleConfig
+
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Expiry holds token and key lifetimes (Dex's expiry block).
+type Expiry struct {
+	SigningKeys   time.Duration // default 6h
+	IDTokens      time.Duration // default 24h
+	AuthRequests  time.Duration // default 24h
+	RefreshTokens RefreshExpiry
+}
+
+// RefreshExpiry is Dex's expiry.refreshTokens block.
+type RefreshExpiry struct {
+	DisableRotation   bool
+	ReuseInterval     time.Duration // default 3s
+	ValidIfNotUsedFor time.Duration // 0: no idle limit
+	AbsoluteLifetime  time.Duration // 0: no absolute limit
+}
+
+// Connector is one configured connector. Password is required for now (every
+// supported connector type checks passwords); Refresh is set when the
+// connector can look a person up again.
+type Connector struct {
+	ID       string
+	Type     string
+	Name     string
+	Password connector.PasswordConnector
+	Refresh  connector.RefreshConnector
+}
+
+// Client is an OAuth2 client from staticClients.
+type Client struct {
+	ID           string
+	Secret       string
+	Name         string
+	RedirectURIs []string
+	TrustedPeers []string
+	Public       bool
+	LogoURL      string
+}
+
+// WebConfig customizes the pages (Dex's frontend block, subset).
+type WebConfig struct {
+	Issuer  string // display name, default "torii"
+	LogoURL string
+}
+
+// ThrottleConfig bounds failed logins per username and per client IP.
+type ThrottleConfig struct {
+	// MaxFailures within Window blocks further attempts for Ban (defaults
+	// 3, 2m, 5m). Disabled turns throttling off.
+	MaxFailures int
+	Window      time.Duration
+	Ban         time.Duration
+	Disabled    bool
+}
