@@ -23,6 +23,10 @@ type Config struct {
 	// connector ("" disables it).
 	PasswordConnector string
 
+	// GrantTypes allowed at /token (authorization_code, refresh_token,
+	// password); empty means all of them.
+	GrantTypes []string
+
 	// ResponseTypes allowed at /auth; only "code" is implemented.
 	ResponseTypes         []string
 	SkipApprovalScreen    bool
