@@ -16,6 +16,9 @@ import (
 var (
 	ErrNotFound      = errors.New("storage: not found")
 	ErrAlreadyExists = errors.New("storage: already exists")
+	// ErrUnavailable wraps failures to reach the backend (database down);
+	// the server answers them with 503 and turns unready.
+	ErrUnavailable = errors.New("storage: unavailable")
 )
 
 // Claims are the facts about a person that end up in tokens.
