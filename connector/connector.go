@@ -50,3 +50,12 @@ type RefreshConnector interface {
 type Closer interface {
 	Close() error
 }
+
+// LoginError is a login failure that the person should see as is (an
+// account without an email address, a disabled account): the message must
+// not reveal anything about the directory beyond that.
+type LoginError struct {
+	Message string
+}
+
+func (e *LoginError) Error() string { return e.Message }
