@@ -2,6 +2,7 @@ package signer
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -291,6 +292,31 @@ func TestMaxAge(t *testing.T) {
 			}
 			if got > tt.period/4 {
 				t.Fatalf("max-age %v exceeds a quarter of the pre-publication window %v", got, tt.period)
+			}
+		})
+	}
+}
+
+func TestKidIsThumbprint(t *testing.T) {
+	for _, alg := range algs {
+		t.Run(alg, func(t *testing.T) {
+			s := newSigner(t, newStore(t), newClock(), alg)
+			body, _, _, err := s.JWKS(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var set jose.JSONWebKeySet
+			if err := json.Unmarshal(body, &set); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range set.Keys {
+				tp, err := k.Thumbprint(crypto.SHA256)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := base64.RawURLEncoding.EncodeToString(tp); k.KeyID != want || k.Algorithm != alg || !k.IsPublic() {
+					t.Fatalf("key %s: thumbprint %s, alg %s, public %v", k.KeyID, want, k.Algorithm, k.IsPublic())
+				}
 			}
 		})
 	}
