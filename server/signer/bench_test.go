@@ -3,10 +3,12 @@ package signer
 import (
 	"testing"
 	"time"
+
+	"github.com/torii-idp/torii/storage/memory"
 )
 
 func benchSign(b *testing.B, alg string) {
-	s, err := New(b.Context(), Config{Storage: &fakeStore{}, Algorithm: alg, RotationPeriod: time.Hour})
+	s, err := New(b.Context(), Config{Storage: memory.New(), Algorithm: alg, RotationPeriod: time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -23,7 +25,7 @@ func BenchmarkSignRS256(b *testing.B) { benchSign(b, "RS256") }
 func BenchmarkSignES256(b *testing.B) { benchSign(b, "ES256") }
 
 func benchVerify(b *testing.B, alg string) {
-	s, err := New(b.Context(), Config{Storage: &fakeStore{}, Algorithm: alg, RotationPeriod: time.Hour})
+	s, err := New(b.Context(), Config{Storage: memory.New(), Algorithm: alg, RotationPeriod: time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func BenchmarkVerifyRS256(b *testing.B) { benchVerify(b, "RS256") }
 func BenchmarkVerifyES256(b *testing.B) { benchVerify(b, "ES256") }
 
 func BenchmarkJWKS(b *testing.B) {
-	s, err := New(b.Context(), Config{Storage: &fakeStore{}, Algorithm: "ES256"})
+	s, err := New(b.Context(), Config{Storage: memory.New(), Algorithm: "ES256"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,13 +16,14 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/torii-idp/torii/storage"
+	"github.com/torii-idp/torii/storage/memory"
 )
 
 var algs = []string{"RS256", "ES256"}
 
 func newStore(t *testing.T) storage.Storage {
 	t.Helper()
-	return &fakeStore{}
+	return memory.New()
 }
 
 func newSigner(t *testing.T, st storage.Storage, c *clock, alg string) *Signer {
@@ -140,8 +141,8 @@ func TestConfigErrors(t *testing.T) {
 		c    Config
 	}{
 		{"no storage", Config{}},
-		{"unknown alg", Config{Storage: &fakeStore{}, Algorithm: "HS256"}},
-		{"negative period", Config{Storage: &fakeStore{}, RotationPeriod: -time.Hour}},
+		{"unknown alg", Config{Storage: memory.New(), Algorithm: "HS256"}},
+		{"negative period", Config{Storage: memory.New(), RotationPeriod: -time.Hour}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
