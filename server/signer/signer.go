@@ -65,7 +65,7 @@ type Signer struct {
 
 	keys atomic.Pointer[keySet]
 	// mu serializes loads and rotations within this process so an older
-	// state is never installed over a newer one.
+	// stored state is never installed over a newer one. Readers never take it.
 	mu sync.Mutex
 }
 
@@ -116,15 +116,11 @@ func New(ctx context.Context, c Config) (*Signer, error) {
 }
 
 // current returns the key set, rebuilding it locally once a retired key in
-// it has expired (so the JWKS drops it even before the next Rotate).
+// it has expired (so the JWKS drops it even before the next Rotate). The
+// rebuild is swapped in only if no load or rotation replaced the set
+// meanwhile, and never waits for storage.
 func (s *Signer) current(now time.Time) *keySet {
 	ks := s.keys.Load()
-	if ks.staleAt.IsZero() || now.Before(ks.staleAt) {
-		return ks
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ks = s.keys.Load()
 	if ks.staleAt.IsZero() || now.Before(ks.staleAt) {
 		return ks
 	}
@@ -133,8 +129,10 @@ func (s *Signer) current(now time.Time) *keySet {
 		s.log.Error("rebuild signing keys", "err", err)
 		return ks
 	}
-	s.keys.Store(fresh)
-	return fresh
+	if s.keys.CompareAndSwap(ks, fresh) {
+		return fresh
+	}
+	return s.keys.Load()
 }
 
 // signingKeyAt is the key that signs at now. Once NextRotation has passed,
