@@ -1,0 +1,213 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/torii-idp/torii/storage"
+)
+
+// kinds holds the SQL of every record type; built once per Storage.
+type kinds struct {
+	authRequests kind[storage.AuthRequest]
+	authCodes    kind[storage.AuthCode]
+	refresh      kind[storage.RefreshToken]
+}
+
+func newKinds() kinds {
+	return kinds{
+		authRequests: newKind("auth_requests", []string{
+			"id", "client_id", "response_types", "scopes", "redirect_uri", "nonce", "state",
+			"code_challenge", "code_challenge_method", "force_approval", "browser_hash",
+			"connector_id", "logged_in", "claims", "connector_data", "auth_time", "expiry",
+		}, authRequestArgs, scanAuthRequest),
+		authCodes: newKind("auth_codes", []string{
+			"id", "client_id", "redirect_uri", "nonce", "scopes", "connector_id", "connector_data",
+			"claims", "code_challenge", "code_challenge_method", "auth_time", "expiry",
+			"redeemed", "grant_id",
+		}, authCodeArgs, scanAuthCode),
+		refresh: newKind("refresh_tokens", []string{
+			"id", "family_id", "client_id", "scopes", "nonce", "connector_id", "connector_data",
+			"claims", "family_created_at", "created_at", "last_used", "rotated_at", "expiry",
+		}, refreshArgs, scanRefresh),
+	}
+}
+
+func authRequestArgs(a storage.AuthRequest) ([]any, error) {
+	responseTypes, err := jsonValue(a.ResponseTypes)
+	if err != nil {
+		return nil, err
+	}
+	scopes, err := jsonValue(a.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := jsonValue(a.Claims)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		a.ID, a.ClientID, responseTypes, scopes, a.RedirectURI, a.Nonce, a.State,
+		a.CodeChallenge, a.CodeChallengeMethod, a.ForceApproval, a.BrowserHash,
+		a.ConnectorID, a.LoggedIn, claims, blobValue(a.ConnectorData), timeValue(a.AuthTime), timeValue(a.Expiry),
+	}, nil
+}
+
+func scanAuthRequest(row rowScanner) (storage.AuthRequest, error) {
+	var (
+		a                             storage.AuthRequest
+		responseTypes, scopes, claims string
+		authTime, expiry              sql.NullInt64
+	)
+	err := row.Scan(&a.ID, &a.ClientID, &responseTypes, &scopes, &a.RedirectURI, &a.Nonce, &a.State,
+		&a.CodeChallenge, &a.CodeChallengeMethod, &a.ForceApproval, &a.BrowserHash,
+		&a.ConnectorID, &a.LoggedIn, &claims, &a.ConnectorData, &authTime, &expiry)
+	if err != nil {
+		return storage.AuthRequest{}, err
+	}
+	if err := decodeAll(responseTypes, &a.ResponseTypes, scopes, &a.Scopes, claims, &a.Claims); err != nil {
+		return storage.AuthRequest{}, err
+	}
+	a.AuthTime, a.Expiry = timeFrom(authTime), timeFrom(expiry)
+	return a, nil
+}
+
+func authCodeArgs(c storage.AuthCode) ([]any, error) {
+	scopes, err := jsonValue(c.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := jsonValue(c.Claims)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		c.ID, c.ClientID, c.RedirectURI, c.Nonce, scopes, c.ConnectorID, blobValue(c.ConnectorData),
+		claims, c.CodeChallenge, c.CodeChallengeMethod, timeValue(c.AuthTime), timeValue(c.Expiry),
+		c.Redeemed, c.GrantID,
+	}, nil
+}
+
+func scanAuthCode(row rowScanner) (storage.AuthCode, error) {
+	var (
+		c                storage.AuthCode
+		scopes, claims   string
+		authTime, expiry sql.NullInt64
+	)
+	err := row.Scan(&c.ID, &c.ClientID, &c.RedirectURI, &c.Nonce, &scopes, &c.ConnectorID, &c.ConnectorData,
+		&claims, &c.CodeChallenge, &c.CodeChallengeMethod, &authTime, &expiry,
+		&c.Redeemed, &c.GrantID)
+	if err != nil {
+		return storage.AuthCode{}, err
+	}
+	if err := decodeAll(scopes, &c.Scopes, claims, &c.Claims); err != nil {
+		return storage.AuthCode{}, err
+	}
+	c.AuthTime, c.Expiry = timeFrom(authTime), timeFrom(expiry)
+	return c, nil
+}
+
+func refreshArgs(r storage.RefreshToken) ([]any, error) {
+	scopes, err := jsonValue(r.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := jsonValue(r.Claims)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		r.ID, r.FamilyID, r.ClientID, scopes, r.Nonce, r.ConnectorID, blobValue(r.ConnectorData),
+		claims, timeValue(r.FamilyCreatedAt), timeValue(r.CreatedAt), timeValue(r.LastUsed),
+		timeValue(r.RotatedAt), timeValue(r.Expiry),
+	}, nil
+}
+
+func scanRefresh(row rowScanner) (storage.RefreshToken, error) {
+	var (
+		r                                                     storage.RefreshToken
+		scopes, claims                                        string
+		familyCreatedAt, createdAt, lastUsed, rotated, expiry sql.NullInt64
+	)
+	err := row.Scan(&r.ID, &r.FamilyID, &r.ClientID, &scopes, &r.Nonce, &r.ConnectorID, &r.ConnectorData,
+		&claims, &familyCreatedAt, &createdAt, &lastUsed, &rotated, &expiry)
+	if err != nil {
+		return storage.RefreshToken{}, err
+	}
+	if err := decodeAll(scopes, &r.Scopes, claims, &r.Claims); err != nil {
+		return storage.RefreshToken{}, err
+	}
+	r.FamilyCreatedAt, r.CreatedAt, r.LastUsed = timeFrom(familyCreatedAt), timeFrom(createdAt), timeFrom(lastUsed)
+	r.RotatedAt, r.Expiry = timeFrom(rotated), timeFrom(expiry)
+	return r, nil
+}
+
+// decodeAll decodes pairs of (JSON text, destination).
+func decodeAll(pairs ...any) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := jsonFrom(pairs[i].(string), pairs[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateAuthRequest stores a; storage.ErrAlreadyExists if the id is taken.
+func (s *Storage) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error {
+	return s.kinds.authRequests.create(ctx, s.writer, a)
+}
+
+// GetAuthRequest returns the request or storage.ErrNotFound.
+func (s *Storage) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
+	return s.kinds.authRequests.get(ctx, s.reader, id)
+}
+
+// UpdateAuthRequest applies update in an immediate transaction.
+func (s *Storage) UpdateAuthRequest(ctx context.Context, id string, update func(storage.AuthRequest) (storage.AuthRequest, error)) error {
+	return s.kinds.authRequests.update(ctx, s, id, update)
+}
+
+// DeleteAuthRequest removes the request or reports storage.ErrNotFound.
+func (s *Storage) DeleteAuthRequest(ctx context.Context, id string) error {
+	return s.kinds.authRequests.delete(ctx, s.writer, id)
+}
+
+// CreateAuthCode stores c; storage.ErrAlreadyExists if the id is taken.
+func (s *Storage) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
+	return s.kinds.authCodes.create(ctx, s.writer, c)
+}
+
+// GetAuthCode returns the code or storage.ErrNotFound.
+func (s *Storage) GetAuthCode(ctx context.Context, id string) (storage.AuthCode, error) {
+	return s.kinds.authCodes.get(ctx, s.reader, id)
+}
+
+// UpdateAuthCode applies update in an immediate transaction.
+func (s *Storage) UpdateAuthCode(ctx context.Context, id string, update func(storage.AuthCode) (storage.AuthCode, error)) error {
+	return s.kinds.authCodes.update(ctx, s, id, update)
+}
+
+// DeleteAuthCode removes the code or reports storage.ErrNotFound.
+func (s *Storage) DeleteAuthCode(ctx context.Context, id string) error {
+	return s.kinds.authCodes.delete(ctx, s.writer, id)
+}
+
+// CreateRefresh stores r; storage.ErrAlreadyExists if the id is taken.
+func (s *Storage) CreateRefresh(ctx context.Context, r storage.RefreshToken) error {
+	return s.kinds.refresh.create(ctx, s.writer, r)
+}
+
+// GetRefresh returns the token or storage.ErrNotFound.
+func (s *Storage) GetRefresh(ctx context.Context, id string) (storage.RefreshToken, error) {
+	return s.kinds.refresh.get(ctx, s.reader, id)
+}
+
+// UpdateRefresh applies update in an immediate transaction.
+func (s *Storage) UpdateRefresh(ctx context.Context, id string, update func(storage.RefreshToken) (storage.RefreshToken, error)) error {
+	return s.kinds.refresh.update(ctx, s, id, update)
+}
+
+// DeleteRefresh removes the token or reports storage.ErrNotFound.
+func (s *Storage) DeleteRefresh(ctx context.Context, id string) error {
+	return s.kinds.refresh.delete(ctx, s.writer, id)
+}

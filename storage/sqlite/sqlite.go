@@ -1,0 +1,132 @@
+// Package sqlite is the default storage.Storage: one file, no server, pure Go
+// (modernc.org/sqlite, no cgo).
+//
+// SQLite allows one writer at a time. Rather than let connections fight over
+// the write lock, every write goes through a pool of exactly one connection
+// and starts with BEGIN IMMEDIATE, so it takes the lock before it reads and
+// never has to be retried. Reads use a separate pool and, thanks to WAL, run
+// beside the writer. Several processes may share a file: busy_timeout makes
+// them queue for the write lock.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/torii-idp/torii/storage"
+)
+
+var _ storage.Storage = (*Storage)(nil)
+
+// busyTimeout is how long a connection waits for another process's lock
+// before giving up with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// gcBatch bounds each GC delete so the write lock is released between
+// batches and logins are not stalled behind a large collection.
+const gcBatch = 1000
+
+// Storage is the SQLite backend. Create it with Open.
+type Storage struct {
+	writer *sql.DB // exactly one connection, immediate transactions
+	reader *sql.DB // read-only pool for gets
+	logger *slog.Logger
+	kinds  kinds
+}
+
+// Open opens (creating if needed) the database file and its parent
+// directory, and migrates its schema. A nil logger discards logs.
+func Open(ctx context.Context, file string, logger *slog.Logger) (*Storage, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if file == "" || file == ":memory:" || strings.HasPrefix(file, "file:") {
+		return nil, fmt.Errorf("sqlite: file must be a path to a database file, got %q", file)
+	}
+	if strings.ContainsRune(file, '?') {
+		return nil, fmt.Errorf("sqlite: file %q must not contain '?'", file)
+	}
+	if dir := filepath.Dir(file); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory for database: %w", err)
+		}
+	}
+
+	common := "?_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
+		"&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	writer, err := sql.Open("sqlite", file+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+
+	// Migrate before opening readers: the first connection also switches a
+	// new file to WAL, which readers with query_only could not do.
+	if err := migrate(ctx, writer, logger, time.Now()); err != nil {
+		_ = writer.Close()
+		return nil, err
+	}
+
+	reader, err := sql.Open("sqlite", file+common+"&_pragma=query_only(1)")
+	if err != nil {
+		_ = writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
+	}
+	readers := max(4, runtime.GOMAXPROCS(0))
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	reader.SetConnMaxLifetime(0)
+	reader.SetConnMaxIdleTime(0)
+
+	s := &Storage{writer: writer, reader: reader, logger: logger, kinds: newKinds()}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes both pools.
+func (s *Storage) Close() error {
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// Ping checks that the file can still be read.
+func (s *Storage) Ping(ctx context.Context) error {
+	var one int
+	if err := s.reader.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations LIMIT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn in an immediate transaction on the writer and commits if fn
+// returns nil. fn's error is returned unchanged.
+func (s *Storage) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
