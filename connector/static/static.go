@@ -1,0 +1,201 @@
+// Package static is the password database listed in the config file
+// (Dex's enablePasswordDB + staticPasswords): people log in with their email
+// address and a password checked against a bcrypt hash.
+package static
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/torii-idp/torii/connector"
+)
+
+// ID is the connector id Dex gives its password database; `sub` values of
+// existing tokens depend on it.
+const ID = "local"
+
+// Bcrypt costs accepted for a stored hash. Dex refuses to log anyone in
+// whose hash is cheaper than bcrypt's default or dearer than 16, so such a
+// hash is refused when the config is loaded instead.
+const (
+	MinCost = bcrypt.DefaultCost
+	MaxCost = 16
+)
+
+// User is one entry of staticPasswords.
+type User struct {
+	Email string
+	// Hash is the bcrypt hash text ("$2a$10$..."); see ParseHash.
+	Hash     []byte
+	Username string
+	// Name is the display name (the name claim); empty means Username.
+	Name              string
+	PreferredUsername string
+	// EmailVerified is the email_verified claim. The config loader defaults
+	// it to true, as Dex does.
+	EmailVerified bool
+	UserID        string
+	Groups        []string
+}
+
+// Connector checks the passwords of a fixed list of users. It is immutable
+// after New and safe for concurrent use.
+type Connector struct {
+	byEmail map[string]*User
+	byID    map[string]*User
+	// dummy is compared against when the email is unknown, so that an
+	// unknown address costs as much time as a wrong password.
+	dummy []byte
+}
+
+var (
+	_ connector.PasswordConnector = (*Connector)(nil)
+	_ connector.RefreshConnector  = (*Connector)(nil)
+)
+
+// NormalizeEmail is how an email address is compared: trimmed and lower
+// case (Dex looks passwords up by the lower-cased address).
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// ParseHash accepts a bcrypt hash either as its text or, as Dex also does,
+// base64-encoded, and checks that its cost is within MinCost..MaxCost.
+func ParseHash(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, errors.New("no password hash")
+	}
+	h := []byte(s)
+	if _, err := bcrypt.Cost(h); err != nil {
+		dec, derr := base64.StdEncoding.DecodeString(s)
+		if derr != nil {
+			return nil, fmt.Errorf("not a bcrypt hash: %v", err)
+		}
+		if _, err := bcrypt.Cost(dec); err != nil {
+			return nil, fmt.Errorf("not a bcrypt hash (after base64 decoding): %v", err)
+		}
+		h = dec
+	}
+	cost, _ := bcrypt.Cost(h)
+	if cost < MinCost || cost > MaxCost {
+		return nil, fmt.Errorf("bcrypt cost %d is outside %d..%d (Dex refuses such hashes at login)", cost, MinCost, MaxCost)
+	}
+	return h, nil
+}
+
+// New checks the users (an email, a user ID and a valid hash each; no email
+// or user ID twice) and builds the connector. It computes one bcrypt hash of
+// the highest cost in use, which takes as long as one login.
+func New(users []User) (*Connector, error) {
+	c := &Connector{
+		byEmail: make(map[string]*User, len(users)),
+		byID:    make(map[string]*User, len(users)),
+	}
+	var errs []error
+	maxCost := MinCost
+	for i := range users {
+		u := users[i]
+		u.Email = strings.TrimSpace(u.Email)
+		u.Groups = slices.Clone(u.Groups)
+		email := NormalizeEmail(u.Email)
+		switch {
+		case email == "":
+			errs = append(errs, fmt.Errorf("user %d: email is required", i))
+		case c.byEmail[email] != nil:
+			errs = append(errs, fmt.Errorf("user %d: email %q is listed twice", i, u.Email))
+		}
+		switch {
+		case u.UserID == "":
+			errs = append(errs, fmt.Errorf("user %d (%s): userID is required", i, u.Email))
+		case c.byID[u.UserID] != nil:
+			errs = append(errs, fmt.Errorf("user %d (%s): userID %q is listed twice", i, u.Email, u.UserID))
+		}
+		cost, err := bcrypt.Cost(u.Hash)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("user %d (%s): %v", i, u.Email, err))
+		case cost < MinCost || cost > MaxCost:
+			errs = append(errs, fmt.Errorf("user %d (%s): bcrypt cost %d is outside %d..%d", i, u.Email, cost, MinCost, MaxCost))
+		default:
+			maxCost = max(maxCost, cost)
+		}
+		if email != "" {
+			c.byEmail[email] = &u
+		}
+		if u.UserID != "" {
+			c.byID[u.UserID] = &u
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	dummy, err := bcrypt.GenerateFromPassword([]byte(base64.RawStdEncoding.EncodeToString(secret)), maxCost)
+	if err != nil {
+		return nil, err
+	}
+	c.dummy = dummy
+	return c, nil
+}
+
+// Prompt is the label of the username field.
+func (c *Connector) Prompt() string { return "Email Address" }
+
+// Login checks the password of the user with this email address.
+func (c *Connector) Login(ctx context.Context, s connector.Scopes, email, password string) (connector.Identity, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return connector.Identity{}, false, err
+	}
+	u := c.byEmail[NormalizeEmail(email)]
+	hash := c.dummy
+	if u != nil {
+		hash = u.Hash
+	}
+	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
+	if u == nil || err != nil {
+		return connector.Identity{}, false, nil
+	}
+	return u.identity(), true, nil
+}
+
+// Refresh looks the user up again by user ID; a user removed from the config
+// is gone.
+func (c *Connector) Refresh(ctx context.Context, s connector.Scopes, id connector.Identity) (connector.Identity, error) {
+	if err := ctx.Err(); err != nil {
+		return connector.Identity{}, err
+	}
+	u := c.byID[id.UserID]
+	if u == nil {
+		return connector.Identity{}, connector.ErrUserGone
+	}
+	fresh := u.identity()
+	fresh.ConnectorData = id.ConnectorData
+	return fresh, nil
+}
+
+// Len is the number of users.
+func (c *Connector) Len() int { return len(c.byID) }
+
+func (u *User) identity() connector.Identity {
+	name := u.Name
+	if name == "" {
+		name = u.Username
+	}
+	return connector.Identity{
+		UserID:            u.UserID,
+		Username:          name,
+		PreferredUsername: u.PreferredUsername,
+		Email:             u.Email,
+		EmailVerified:     u.EmailVerified,
+		Groups:            slices.Clone(u.Groups),
+	}
+}
