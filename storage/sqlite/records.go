@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/torii-idp/torii/storage"
 )
@@ -142,6 +143,18 @@ func scanRefresh(row rowScanner) (storage.RefreshToken, error) {
 	return r, nil
 }
 
+func (k *kinds) prepare(ctx context.Context, writer, reader *sql.DB) error {
+	return errors.Join(
+		k.authRequests.prepare(ctx, writer, reader),
+		k.authCodes.prepare(ctx, writer, reader),
+		k.refresh.prepare(ctx, writer, reader),
+	)
+}
+
+func (k *kinds) close() error {
+	return errors.Join(k.authRequests.close(), k.authCodes.close(), k.refresh.close())
+}
+
 // decodeAll decodes pairs of (JSON text, destination).
 func decodeAll(pairs ...any) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
@@ -154,12 +167,12 @@ func decodeAll(pairs ...any) error {
 
 // CreateAuthRequest stores a; storage.ErrAlreadyExists if the id is taken.
 func (s *Storage) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error {
-	return s.kinds.authRequests.create(ctx, s.writer, a)
+	return s.kinds.authRequests.create(ctx, a)
 }
 
 // GetAuthRequest returns the request or storage.ErrNotFound.
 func (s *Storage) GetAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error) {
-	return s.kinds.authRequests.get(ctx, s.reader, id)
+	return s.kinds.authRequests.get(ctx, id)
 }
 
 // UpdateAuthRequest applies update in an immediate transaction.
@@ -169,17 +182,17 @@ func (s *Storage) UpdateAuthRequest(ctx context.Context, id string, update func(
 
 // DeleteAuthRequest removes the request or reports storage.ErrNotFound.
 func (s *Storage) DeleteAuthRequest(ctx context.Context, id string) error {
-	return s.kinds.authRequests.delete(ctx, s.writer, id)
+	return s.kinds.authRequests.delete(ctx, id)
 }
 
 // CreateAuthCode stores c; storage.ErrAlreadyExists if the id is taken.
 func (s *Storage) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
-	return s.kinds.authCodes.create(ctx, s.writer, c)
+	return s.kinds.authCodes.create(ctx, c)
 }
 
 // GetAuthCode returns the code or storage.ErrNotFound.
 func (s *Storage) GetAuthCode(ctx context.Context, id string) (storage.AuthCode, error) {
-	return s.kinds.authCodes.get(ctx, s.reader, id)
+	return s.kinds.authCodes.get(ctx, id)
 }
 
 // UpdateAuthCode applies update in an immediate transaction.
@@ -189,17 +202,17 @@ func (s *Storage) UpdateAuthCode(ctx context.Context, id string, update func(sto
 
 // DeleteAuthCode removes the code or reports storage.ErrNotFound.
 func (s *Storage) DeleteAuthCode(ctx context.Context, id string) error {
-	return s.kinds.authCodes.delete(ctx, s.writer, id)
+	return s.kinds.authCodes.delete(ctx, id)
 }
 
 // CreateRefresh stores r; storage.ErrAlreadyExists if the id is taken.
 func (s *Storage) CreateRefresh(ctx context.Context, r storage.RefreshToken) error {
-	return s.kinds.refresh.create(ctx, s.writer, r)
+	return s.kinds.refresh.create(ctx, r)
 }
 
 // GetRefresh returns the token or storage.ErrNotFound.
 func (s *Storage) GetRefresh(ctx context.Context, id string) (storage.RefreshToken, error) {
-	return s.kinds.refresh.get(ctx, s.reader, id)
+	return s.kinds.refresh.get(ctx, id)
 }
 
 // UpdateRefresh applies update in an immediate transaction.
@@ -209,5 +222,5 @@ func (s *Storage) UpdateRefresh(ctx context.Context, id string, update func(stor
 
 // DeleteRefresh removes the token or reports storage.ErrNotFound.
 func (s *Storage) DeleteRefresh(ctx context.Context, id string) error {
-	return s.kinds.refresh.delete(ctx, s.writer, id)
+	return s.kinds.refresh.delete(ctx, id)
 }

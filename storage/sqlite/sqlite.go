@@ -93,6 +93,10 @@ func Open(ctx context.Context, file string, logger *slog.Logger) (*Storage, erro
 	reader.SetConnMaxIdleTime(0)
 
 	s := &Storage{writer: writer, reader: reader, logger: logger, kinds: newKinds()}
+	if err := s.kinds.prepare(ctx, writer, reader); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -100,9 +104,9 @@ func Open(ctx context.Context, file string, logger *slog.Logger) (*Storage, erro
 	return s, nil
 }
 
-// Close closes both pools.
+// Close closes the prepared statements and both pools.
 func (s *Storage) Close() error {
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	return errors.Join(s.kinds.close(), s.reader.Close(), s.writer.Close())
 }
 
 // Ping checks that the file can still be read.
