@@ -52,9 +52,8 @@ func (s *Storage) GetAuthCode(ctx context.Context, id string) (storage.AuthCode,
 // replicas redeeming the same code serialize, and the second sees Redeemed.
 func (s *Storage) UpdateAuthCode(ctx context.Context, id string, fn func(storage.AuthCode) (storage.AuthCode, error)) error {
 	return update(ctx, s, "update auth code", scanAuthCode, selectAuthCode+" FOR UPDATE", id, fn,
-		func(ctx context.Context, tx pgx.Tx, c storage.AuthCode) error {
-			_, err := tx.Exec(ctx, updateAuthCode, authCodeArgs(id, c)...)
-			return err
+		func(c storage.AuthCode) (statement, error) {
+			return statement{updateAuthCode, authCodeArgs(id, c)}, nil
 		})
 }
 

@@ -55,9 +55,8 @@ func (s *Storage) GetAuthRequest(ctx context.Context, id string) (storage.AuthRe
 // UpdateAuthRequest runs fn on the locked row and stores its result.
 func (s *Storage) UpdateAuthRequest(ctx context.Context, id string, fn func(storage.AuthRequest) (storage.AuthRequest, error)) error {
 	return update(ctx, s, "update auth request", scanAuthRequest, selectAuthRequest+" FOR UPDATE", id, fn,
-		func(ctx context.Context, tx pgx.Tx, a storage.AuthRequest) error {
-			_, err := tx.Exec(ctx, updateAuthRequest, authRequestArgs(id, a)...)
-			return err
+		func(a storage.AuthRequest) (statement, error) {
+			return statement{updateAuthRequest, authRequestArgs(id, a)}, nil
 		})
 }
 

@@ -3,7 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,30 +46,21 @@ func (s *Storage) GetKeys(ctx context.Context) (storage.Keys, error) {
 // replicas starting together on an empty database still take turns and the
 // first key is generated once.
 func (s *Storage) UpdateKeys(ctx context.Context, fn func(storage.Keys) (storage.Keys, error)) error {
-	return s.inTx(ctx, "update keys", func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "INSERT INTO signing_keys (id) VALUES (1) ON CONFLICT (id) DO NOTHING"); err != nil {
-			return err
-		}
-		old, err := scanKeys(tx.QueryRow(ctx, selectKeys+" FOR UPDATE"))
-		if err != nil {
-			return err
-		}
-		k, err := fn(old)
-		if err != nil {
-			return userError{err}
-		}
-		var retired []byte // NULL when there are none
-		if len(k.Retired) > 0 {
-			rs := make([]retiredKey, len(k.Retired))
-			for i, r := range k.Retired {
-				rs[i] = retiredKey{JWK: r.JWK, Expiry: r.Expiry.UTC()}
+	create := statement{sql: "INSERT INTO signing_keys (id) VALUES (1) ON CONFLICT (id) DO NOTHING"}
+	return lockedUpdate(ctx, s, "update keys", []statement{create}, statement{sql: selectKeys + " FOR UPDATE"}, scanKeys, fn,
+		func(k storage.Keys) (statement, error) {
+			var retired []byte // NULL when there are none
+			if len(k.Retired) > 0 {
+				rs := make([]retiredKey, len(k.Retired))
+				for i, r := range k.Retired {
+					rs[i] = retiredKey{JWK: r.JWK, Expiry: r.Expiry.UTC()}
+				}
+				var err error
+				if retired, err = json.Marshal(rs); err != nil {
+					return statement{}, fmt.Errorf("postgres: encode retired keys: %w", err)
+				}
 			}
-			if retired, err = json.Marshal(rs); err != nil {
-				return userError{errors.Join(errors.New("postgres: encode retired keys"), err)}
-			}
-		}
-		_, err = tx.Exec(ctx, `UPDATE signing_keys SET active = $1, next = $2, retired = $3, next_rotation = $4 WHERE id = 1`,
-			k.Active, k.Next, retired, timeArg(k.NextRotation))
-		return err
-	})
+			return statement{`UPDATE signing_keys SET active = $1, next = $2, retired = $3, next_rotation = $4 WHERE id = 1`,
+				[]any{k.Active, k.Next, retired, timeArg(k.NextRotation)}}, nil
+		})
 }

@@ -206,25 +206,100 @@ func get[T any](ctx context.Context, s *Storage, op string, scan func(pgx.Row) (
 	return v, wrapErr(ctx, op, err)
 }
 
-// update locks one row (selectSQL must end in FOR UPDATE), runs fn on it
-// and writes the result back with write.
-func update[T any](ctx context.Context, s *Storage, op string, scan func(pgx.Row) (T, error), selectSQL string,
-	id string, fn func(T) (T, error), write func(context.Context, pgx.Tx, T) error,
+// statement is one SQL statement with its arguments.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// lockedUpdate is the read-modify-write behind every Update method: in a
+// READ COMMITTED transaction it runs prelude, locks one row with lock (a
+// SELECT ... FOR UPDATE scanned by scan), calls fn and writes its result
+// with the statement write returns. Statements are pipelined: BEGIN, the
+// prelude and the SELECT travel together, as do the write and COMMIT, so
+// an update costs two round trips instead of four. A concurrent update of
+// the same row waits for the lock and then sees the committed result.
+func lockedUpdate[T any](ctx context.Context, s *Storage, op string, prelude []statement, lock statement,
+	scan func(pgx.Row) (T, error), fn func(T) (T, error), write func(T) (statement, error),
 ) error {
-	return s.inTx(ctx, op, func(tx pgx.Tx) error {
-		old, err := scan(tx.QueryRow(ctx, selectSQL, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return userError{fmt.Errorf("postgres: %s: %w", op, storage.ErrNotFound)}
-		}
+	err := retry(ctx, func() error {
+		conn, err := s.pool.Acquire(ctx)
 		if err != nil {
 			return err
 		}
+		// Release destroys the connection if a transaction is still open.
+		defer conn.Release()
+		rollback := func() {
+			if conn.Conn().PgConn().TxStatus() != 'I' {
+				conn.Exec(context.WithoutCancel(ctx), "ROLLBACK") //nolint:errcheck // Release discards a broken connection
+			}
+		}
+
+		b := &pgx.Batch{}
+		b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+		for _, st := range prelude {
+			b.Queue(st.sql, st.args...)
+		}
+		b.Queue(lock.sql, lock.args...)
+		br := conn.SendBatch(ctx, b)
+		for range len(prelude) + 1 {
+			if _, err = br.Exec(); err != nil {
+				break
+			}
+		}
+		var old T
+		if err == nil {
+			old, err = scan(br.QueryRow())
+		}
+		if closeErr := br.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			rollback()
+			if errors.Is(err, pgx.ErrNoRows) {
+				return userError{notFound(op)}
+			}
+			return err
+		}
+
 		v, err := fn(old)
 		if err != nil {
+			rollback()
 			return userError{err}
 		}
-		return write(ctx, tx, v)
+		st, err := write(v)
+		if err != nil {
+			rollback()
+			return userError{err}
+		}
+		b = &pgx.Batch{}
+		b.Queue(st.sql, st.args...)
+		b.Queue("COMMIT")
+		br = conn.SendBatch(ctx, b)
+		_, err = br.Exec()
+		if err == nil {
+			_, err = br.Exec()
+		}
+		if closeErr := br.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			rollback()
+		}
+		return err
 	})
+	var ue userError
+	if errors.As(err, &ue) {
+		return ue.err
+	}
+	return wrapErr(ctx, op, err)
+}
+
+// update is lockedUpdate of the row with the given id.
+func update[T any](ctx context.Context, s *Storage, op string, scan func(pgx.Row) (T, error), selectSQL string,
+	id string, fn func(T) (T, error), write func(T) (statement, error),
+) error {
+	return lockedUpdate(ctx, s, op, nil, statement{selectSQL, []any{id}}, scan, fn, write)
 }
 
 func isUniqueViolation(err error) bool {
