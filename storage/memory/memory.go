@@ -14,7 +14,8 @@ import (
 // Storage is the in-memory backend. One mutex guards every map: updates are
 // short and holding it across an update function is what makes the update
 // atomic. Values are deep-copied on the way in and out, so neither the
-// caller nor an update function can reach the stored slices.
+// caller nor an update function can reach the stored slices. An update
+// function must not call the Storage: the lock is not reentrant.
 type Storage struct {
 	mu            sync.Mutex
 	authRequests  map[string]storage.AuthRequest

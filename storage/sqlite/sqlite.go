@@ -7,6 +7,9 @@
 // never has to be retried. Reads use a separate pool and, thanks to WAL, run
 // beside the writer. Several processes may share a file: busy_timeout makes
 // them queue for the write lock.
+//
+// An update function runs while the writer is held, so it must not call the
+// Storage itself (that would wait for the writer forever).
 package sqlite
 
 import (
