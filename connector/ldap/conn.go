@@ -1,0 +1,234 @@
+package ldap
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	goldap "github.com/go-ldap/ldap/v3"
+)
+
+// counters are what the tests and the benchmark look at to see the pool
+// working; they cost one atomic add per event.
+type counters struct {
+	dials         atomic.Int64
+	serviceBinds  atomic.Int64
+	userBinds     atomic.Int64
+	groupSearches atomic.Int64
+}
+
+// UnavailableError means no configured server answered (refused, timed out,
+// connection lost). It implements net.Error so that callers treat it as a
+// temporary failure.
+type UnavailableError struct {
+	Err error
+}
+
+func (e *UnavailableError) Error() string   { return "ldap: directory unavailable: " + e.Err.Error() }
+func (e *UnavailableError) Unwrap() error   { return e.Err }
+func (e *UnavailableError) Timeout() bool   { return true }
+func (e *UnavailableError) Temporary() bool { return true }
+
+// isNetworkError tells a broken connection from an LDAP result such as
+// invalidCredentials.
+func isNetworkError(err error) bool {
+	var ne net.Error
+	return err != nil && (goldap.IsErrorWithCode(err, goldap.ErrorNetwork) || errors.As(err, &ne))
+}
+
+// pool keeps up to size idle connections bound as the service account.
+type pool struct {
+	mu     sync.Mutex
+	idle   []*goldap.Conn
+	size   int
+	closed bool
+}
+
+func (p *pool) get() *goldap.Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.idle) > 0 {
+		c := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		if !c.IsClosing() {
+			return c
+		}
+		c.Close()
+	}
+	return nil
+}
+
+func (p *pool) put(c *goldap.Conn) {
+	p.mu.Lock()
+	if !p.closed && len(p.idle) < p.size && !c.IsClosing() {
+		p.idle = append(p.idle, c)
+		c = nil
+	}
+	p.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+func (p *pool) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.Close()
+	}
+}
+
+// session is one borrowed connection; every operation on it honours ctx
+// (the connection is closed when ctx ends) and the configured timeout.
+type session struct {
+	c      *Connector
+	ctx    context.Context
+	conn   *goldap.Conn
+	addr   string
+	broken bool
+}
+
+func (s *session) run(op func() error) error {
+	if err := s.ctx.Err(); err != nil {
+		s.broken = true
+		return err
+	}
+	stop := context.AfterFunc(s.ctx, func() { s.conn.Close() })
+	err := op()
+	if !stop() {
+		s.broken = true
+		return fmt.Errorf("ldap: %s: %w", s.addr, s.ctx.Err())
+	}
+	if isNetworkError(err) {
+		s.broken = true
+	}
+	return err
+}
+
+func (s *session) search(req *goldap.SearchRequest) (*goldap.SearchResult, error) {
+	var res *goldap.SearchResult
+	err := s.run(func() (err error) {
+		res, err = s.conn.Search(req)
+		return err
+	})
+	return res, err
+}
+
+// bindService binds as the service account (anonymously without bindDN).
+func (s *session) bindService() error {
+	s.c.stats.serviceBinds.Add(1)
+	return s.run(func() error {
+		if s.c.cfg.BindDN == "" {
+			return s.conn.UnauthenticatedBind("")
+		}
+		return s.conn.Bind(s.c.cfg.BindDN, s.c.cfg.BindPW)
+	})
+}
+
+// bindUser checks a password with a simple bind. Afterwards the session
+// must be rebound as the service account before it is used again.
+func (s *session) bindUser(dn, password string) error {
+	s.c.stats.userBinds.Add(1)
+	return s.run(func() error { return s.conn.Bind(dn, password) })
+}
+
+// do runs f on a service-account connection from the pool (or a new one).
+// A pooled connection found dead is replaced once, transparently.
+func (c *Connector) do(ctx context.Context, f func(*session) error) error {
+	for attempt := 0; ; attempt++ {
+		s, reused, err := c.session(ctx)
+		if err != nil {
+			return err
+		}
+		err = f(s)
+		if s.broken {
+			s.conn.Close()
+		} else {
+			c.pool.put(s.conn)
+		}
+		if err != nil && s.broken && reused && attempt == 0 && ctx.Err() == nil {
+			c.logger.DebugContext(ctx, "ldap: pooled connection failed, retrying on a new one", "addr", s.addr, "err", err)
+			continue
+		}
+		if err != nil && isNetworkError(err) {
+			return &UnavailableError{Err: err}
+		}
+		return err
+	}
+}
+
+func (c *Connector) session(ctx context.Context) (*session, bool, error) {
+	if conn := c.pool.get(); conn != nil {
+		return &session{c: c, ctx: ctx, conn: conn, addr: "pooled"}, true, nil
+	}
+	var errs []error
+	for _, addr := range c.set.addrs {
+		s, err := c.dial(ctx, addr)
+		if err == nil {
+			return s, false, nil
+		}
+		if ctx.Err() != nil {
+			return nil, false, fmt.Errorf("ldap: %s: %w", addr, ctx.Err())
+		}
+		if !isNetworkError(err) {
+			// The server answered (bad service password, StartTLS refused):
+			// another replica will not say otherwise.
+			return nil, false, err
+		}
+		c.logger.WarnContext(ctx, "ldap: server unreachable", "addr", addr, "err", err)
+		errs = append(errs, err)
+	}
+	return nil, false, &UnavailableError{Err: errors.Join(errs...)}
+}
+
+// dial connects to one server within the timeout, sets up TLS as
+// configured and binds as the service account.
+func (c *Connector) dial(ctx context.Context, addr string) (*session, error) {
+	c.stats.dials.Add(1)
+	dctx, cancel := context.WithTimeout(ctx, c.set.timeout)
+	defer cancel()
+	d := net.Dialer{Timeout: c.set.timeout}
+	raw, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, goldap.NewError(goldap.ErrorNetwork, err)
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	tlsConf := c.tls.Clone()
+	if tlsConf.ServerName == "" {
+		tlsConf.ServerName = host
+	}
+	ldaps := !c.cfg.InsecureNoSSL && !c.cfg.StartTLS
+	if ldaps {
+		tc := tls.Client(raw, tlsConf)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			raw.Close()
+			return nil, fmt.Errorf("ldap: %s: TLS handshake (timeout %s): %w", addr, c.set.timeout, err)
+		}
+		raw = tc
+	}
+	conn := goldap.NewConn(raw, ldaps)
+	conn.Start()
+	conn.SetTimeout(c.set.timeout)
+	s := &session{c: c, ctx: dctx, conn: conn, addr: addr}
+	if c.cfg.StartTLS {
+		if err := s.run(func() error { return conn.StartTLS(tlsConf) }); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("ldap: %s: StartTLS (timeout %s): %w", addr, c.set.timeout, err)
+		}
+	}
+	if err := s.bindService(); err != nil {
+		conn.Close()
+		if isNetworkError(err) || dctx.Err() != nil {
+			return nil, fmt.Errorf("ldap: %s: service bind (timeout %s): %w", addr, c.set.timeout, err)
+		}
+		return nil, fmt.Errorf("ldap: %s: service account bind as %q failed: %w", addr, c.cfg.BindDN, err)
+	}
+	s.ctx = ctx
+	return s, nil
+}
