@@ -300,19 +300,25 @@ func (c Config) settings() (settings, error) {
 	if s.userScope, ok = parseScope(us.Scope); !ok {
 		bad("userSearch.scope %q: want sub or one", us.Scope)
 	}
-	checkAttr := func(key, a string, required bool) {
-		switch {
-		case a == "" && required:
-			bad("%s is required", key)
-		case a != "" && !validAttr(a):
-			bad("%s %q is not an attribute name", key, a)
+	checkAttrWith := func(valid func(string) bool) func(key, a string, required bool) {
+		return func(key, a string, required bool) {
+			switch {
+			case a == "" && required:
+				bad("%s is required", key)
+			case a != "" && !valid(a):
+				bad("%s %q is not an attribute name", key, a)
+			}
 		}
 	}
+	checkAttr := checkAttrWith(validAttr)
+	// Attributes compared with a value may carry an extensible-match rule,
+	// such as AD's member:1.2.840.113556.1.4.1941: for nested groups.
+	checkMatch := checkAttrWith(validMatchAttr)
 	if len(us.Username) == 0 {
 		bad("userSearch.username is required")
 	}
 	for i, a := range us.Username {
-		checkAttr(fmt.Sprintf("userSearch.username[%d]", i), a, true)
+		checkMatch(fmt.Sprintf("userSearch.username[%d]", i), a, true)
 	}
 	checkAttr("userSearch.idAttr", us.IDAttr, true)
 	checkAttr("userSearch.emailAttr", us.EmailAttr, us.EmailSuffix == "")
@@ -353,8 +359,8 @@ func (c Config) settings() (settings, error) {
 	for i, m := range s.matchers {
 		key := fmt.Sprintf("groupSearch.userMatchers[%d]", i)
 		checkAttr(key+".userAttr", m.UserAttr, true)
-		checkAttr(key+".groupAttr", m.GroupAttr, true)
-		checkAttr(key+".recursionGroupAttr", m.RecursionGroupAttr, false)
+		checkMatch(key+".groupAttr", m.GroupAttr, true)
+		checkMatch(key+".recursionGroupAttr", m.RecursionGroupAttr, false)
 	}
 	s.groupsConfigured = us.GroupsAttr != "" || len(s.matchers) > 0
 	return s, errors.Join(errs...)
@@ -400,6 +406,24 @@ func validAttr(a string) bool {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
 		case (r == '-' || r == ';' || r == '.') && i > 0:
 		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validMatchAttr accepts an attribute description optionally followed by an
+// extensible-match part (RFC 4515: attr[:dn][:rule]:), as used before "=".
+func validMatchAttr(a string) bool {
+	if !strings.HasSuffix(a, ":") {
+		return validAttr(a)
+	}
+	parts := strings.Split(strings.TrimSuffix(a, ":"), ":")
+	if len(parts) < 2 || len(parts) > 3 || !validAttr(parts[0]) {
+		return false
+	}
+	for i, p := range parts[1:] {
+		if !validAttr(p) || (len(parts) == 3 && i == 0 && !strings.EqualFold(p, "dn")) {
 			return false
 		}
 	}

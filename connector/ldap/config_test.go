@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	goldap "github.com/go-ldap/ldap/v3"
 	"gopkg.in/yaml.v3"
 )
 
@@ -29,6 +30,14 @@ func TestValidate(t *testing.T) {
 		{"dex legacy group form", func(c *Config) {
 			c.GroupSearch = GroupSearch{BaseDN: "ou=Groups,dc=x", UserAttr: "DN", GroupAttr: "member", NameAttr: "cn"}
 		}, nil},
+		{"AD in-chain matching rule", func(c *Config) {
+			c.GroupSearch = GroupSearch{BaseDN: "ou=Groups,dc=x", NameAttr: "cn",
+				UserMatchers: []UserMatcher{{UserAttr: "DN", GroupAttr: "member:1.2.840.113556.1.4.1941:"}}}
+		}, nil},
+		{"bad matching rule", func(c *Config) {
+			c.GroupSearch = GroupSearch{BaseDN: "ou=Groups,dc=x", NameAttr: "cn",
+				UserMatchers: []UserMatcher{{UserAttr: "DN", GroupAttr: "member:x:y:z:"}, {UserAttr: "DN", GroupAttr: "member:=x"}}}
+		}, []string{`userMatchers[0].groupAttr "member:x:y:z:"`, `userMatchers[1].groupAttr "member:=x"`}},
 		{"memberOf mode without groupSearch", func(c *Config) { c.UserSearch.GroupsAttr = "memberOf" }, nil},
 		{"email suffix instead of attribute", func(c *Config) { c.UserSearch.EmailAttr = ""; c.UserSearch.EmailSuffix = "example.org" }, nil},
 		{"everything wrong at once", func(c *Config) {
@@ -173,5 +182,29 @@ func TestBinaryIDs(t *testing.T) {
 				t.Errorf("textValue = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestFiltersCompile(t *testing.T) {
+	c := validConfig()
+	c.UserSearch.Filter = "(objectClass=person)"
+	c.UserSearch.Username = Attrs{"uid", "mail"}
+	conn, err := Open(t.Context(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"jane", "*", "*)(uid=*", "admin)(|(uid=*", `a\b`, "jürgen", "\x00"} {
+		t.Run(name, func(t *testing.T) {
+			f := conn.userFilter(name)
+			if _, err := goldap.CompileFilter(f); err != nil {
+				t.Fatalf("filter %q: %v", f, err)
+			}
+			if strings.Count(f, "(") != 5 || strings.Count(f, "*") != 0 {
+				t.Errorf("filter %q: the name changed the filter's structure", f)
+			}
+		})
+	}
+	if _, err := goldap.CompileFilter("(member:1.2.840.113556.1.4.1941:=" + goldap.EscapeFilter("cn=x,dc=y") + ")"); err != nil {
+		t.Errorf("extensible match: %v", err)
 	}
 }

@@ -523,3 +523,32 @@ func TestFailover(t *testing.T) {
 		login(t, open(t, cfg), "jane", false)
 	})
 }
+
+func TestConcurrentLogins(t *testing.T) {
+	s := testslapd.Start(t)
+	c := open(t, plainConfig(s))
+	users := []string{"jane", "john", "juergen", "yamada"}
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			u := users[i%len(users)]
+			id, ok, err := c.Login(context.Background(), connector.Scopes{Groups: true}, u, testslapd.Password(u))
+			switch {
+			case err != nil:
+				errs <- err
+			case !ok || id.UserID != u:
+				errs <- errors.New("login " + u + " got " + id.UserID)
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range 40 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if d := c.stats.dials.Load(); d > 40 {
+		t.Errorf("dials = %d", d)
+	}
+}
