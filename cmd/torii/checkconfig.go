@@ -1,0 +1,85 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+)
+
+// checkConfigCommand reports every problem of the config file, one per
+// line as FILE:LINE: key.path: message, and exits 1; or prints a summary.
+func checkConfigCommand(ctx context.Context, path string, stdout, stderr io.Writer) int {
+	c, err := LoadConfig(path, lookupEnv)
+	if c != nil && c.parsed {
+		// Connector configs are checked by the connectors themselves.
+		err = errors.Join(err, c.checkConnectors(ctx))
+	}
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
+	}
+	fmt.Fprint(stdout, c.summary())
+	return 0
+}
+
+// checkConnectors opens and closes every connector whose config had no
+// problem so far, to report what the connector itself refuses.
+func (c *Config) checkConnectors(ctx context.Context) error {
+	bad := func(path string) bool {
+		return slices.ContainsFunc(c.d.problems, func(err error) bool {
+			p, ok := err.(*Problem)
+			return ok && (p.Path == path || strings.HasPrefix(p.Path, path+".") || strings.HasPrefix(p.Path, path+"["))
+		})
+	}
+	check := *c
+	check.Connectors = nil
+	for _, cc := range c.Connectors {
+		if cc.Type == "ldap" && !bad(cc.Path) {
+			check.Connectors = append(check.Connectors, cc)
+		}
+	}
+	check.EnablePasswordDB = c.EnablePasswordDB && !bad("staticPasswords")
+	logger := slog.New(slog.DiscardHandler)
+	conns, err := check.openConnectors(ctx, logger)
+	closeConnectors(conns, logger)
+	return err
+}
+
+// printProblems prints each problem of a joined error on its own line,
+// sorted by line.
+func printProblems(w io.Writer, err error) {
+	errs := flatten(err)
+	slices.SortStableFunc(errs, func(a, b error) int {
+		return cmp.Compare(problemLine(a), problemLine(b))
+	})
+	for _, e := range errs {
+		fmt.Fprintln(w, e)
+	}
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
+func problemLine(err error) int {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p.Line
+	}
+	return 0
+}

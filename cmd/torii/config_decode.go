@@ -1,0 +1,359 @@
+package main
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/torii-idp/torii/connector/static"
+	"github.com/torii-idp/torii/server"
+)
+
+func (c *Config) decodeRoot(root *yaml.Node) {
+	d := c.d
+	if root = resolve(root); root.Kind != yaml.MappingNode {
+		d.errorf(root, "", "the file must be a YAML mapping (issuer:, storage:, ...)")
+		return
+	}
+	d.mapping(root, "", fields{
+		"issuer":           func(n *yaml.Node, p string) { c.Issuer = d.str(n, p) },
+		"storage":          c.decodeStorage,
+		"web":              c.decodeWeb,
+		"telemetry":        c.decodeTelemetry,
+		"logger":           c.decodeLogger,
+		"expiry":           c.decodeExpiry,
+		"signer":           c.decodeSigner,
+		"oauth2":           c.decodeOAuth2,
+		"frontend":         c.decodeFrontend,
+		"staticClients":    c.decodeClients,
+		"enablePasswordDB": func(n *yaml.Node, p string) { c.EnablePasswordDB = d.boolean(n, p) },
+		"staticPasswords":  c.decodePasswords,
+		"connectors":       c.decodeConnectors,
+	}, map[string]string{
+		// Top-level Dex keys torii refuses, with what they are.
+		"grpc":      "grpc (Dex's gRPC management API); clients and users are listed in this file",
+		"sessions":  "sessions (Dex's experimental login sessions)",
+		"templates": "templates (an old Dex key for the page look); use frontend.issuer and frontend.logoURL",
+	})
+}
+
+func (c *Config) decodeWeb(n *yaml.Node, path string) {
+	d := c.d
+	d.mapping(n, path, fields{
+		"http":    func(n *yaml.Node, p string) { c.Web.HTTP = d.str(n, p) },
+		"https":   func(n *yaml.Node, p string) { c.Web.HTTPS = d.str(n, p) },
+		"tlsCert": func(n *yaml.Node, p string) { c.Web.TLSCert = d.str(n, p) },
+		"tlsKey":  func(n *yaml.Node, p string) { c.Web.TLSKey = d.str(n, p) },
+		"tlsMinVersion": func(n *yaml.Node, p string) {
+			c.Web.TLSMinVersion = tlsVersion(d.oneOf(n, p, "1.2", "1.3"))
+		},
+		"tlsMaxVersion": func(n *yaml.Node, p string) {
+			c.Web.TLSMaxVersion = tlsVersion(d.oneOf(n, p, "1.2", "1.3"))
+		},
+		"headers":        c.decodeHeaders,
+		"allowedOrigins": func(n *yaml.Node, p string) { c.Web.AllowedOrigins = d.strList(n, p) },
+	}, map[string]string{
+		"allowedHeaders": "web.allowedHeaders (extra CORS request headers)",
+		"clientRemoteIP": "web.clientRemoteIP (client IP from a proxy header)",
+	})
+}
+
+func tlsVersion(s string) uint16 {
+	switch s {
+	case "1.2":
+		return tls.VersionTLS12
+	case "1.3":
+		return tls.VersionTLS13
+	}
+	return 0
+}
+
+// decodeHeaders reads web.headers. Dex knows five headers by name
+// (Content-Security-Policy, X-Frame-Options, X-Content-Type-Options,
+// X-XSS-Protection, Strict-Transport-Security); torii accepts any header
+// name. A blank value leaves the header unset, as in Dex.
+func (c *Config) decodeHeaders(n *yaml.Node, path string) {
+	d := c.d
+	n = resolve(n)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "must be a mapping of header name to value")
+		return
+	}
+	c.Web.Headers = map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		p := join(path, k.Value)
+		if !validHeaderName(k.Value) {
+			d.errorf(k, p, "%q is not a valid HTTP header name", k.Value)
+			continue
+		}
+		name := http.CanonicalHeaderKey(k.Value)
+		if _, dup := c.Web.Headers[name]; dup {
+			d.errorf(k, p, "header %s is set twice", name)
+			continue
+		}
+		v := d.str(n.Content[i+1], p)
+		if strings.ContainsAny(v, "\r\n") {
+			d.errorf(k, p, "a header value must be on one line")
+			continue
+		}
+		c.Web.Headers[name] = v
+	}
+	for k, v := range c.Web.Headers {
+		if v == "" {
+			delete(c.Web.Headers, k)
+		}
+	}
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Config) decodeTelemetry(n *yaml.Node, path string) {
+	d := c.d
+	d.mapping(n, path, fields{
+		"http": func(n *yaml.Node, p string) { c.Telemetry.HTTP = d.str(n, p) },
+	}, map[string]string{
+		"enableProfiling": "telemetry.enableProfiling (pprof endpoints)",
+	})
+}
+
+func (c *Config) decodeLogger(n *yaml.Node, path string) {
+	d := c.d
+	d.mapping(n, path, fields{
+		"level": func(n *yaml.Node, p string) {
+			switch s := strings.ToLower(d.str(n, p)); s {
+			case "", "info":
+				c.Logger.Level = slog.LevelInfo
+			case "debug":
+				c.Logger.Level = slog.LevelDebug
+			case "warn", "warning":
+				c.Logger.Level = slog.LevelWarn
+			case "error":
+				c.Logger.Level = slog.LevelError
+			default:
+				d.errorf(n, p, "%q is not one of debug, info, warn, error", s)
+			}
+		},
+		"format": func(n *yaml.Node, p string) { c.Logger.Format = d.oneOf(n, p, "text", "json") },
+	}, map[string]string{
+		"excludeFields": "logger.excludeFields (torii never logs passwords, tokens or secrets; it logs user IDs and emails at debug level only)",
+	})
+}
+
+func (c *Config) decodeExpiry(n *yaml.Node, path string) {
+	d := c.d
+	e := &c.Expiry
+	d.mapping(n, path, fields{
+		"signingKeys":  func(n *yaml.Node, p string) { e.SigningKeys = d.duration(n, p) },
+		"idTokens":     func(n *yaml.Node, p string) { e.IDTokens = d.duration(n, p) },
+		"authRequests": func(n *yaml.Node, p string) { e.AuthRequests = d.duration(n, p) },
+		"refreshTokens": func(n *yaml.Node, p string) {
+			r := &e.RefreshTokens
+			d.mapping(n, p, fields{
+				"disableRotation":   func(n *yaml.Node, p string) { r.DisableRotation = d.boolean(n, p) },
+				"reuseInterval":     func(n *yaml.Node, p string) { r.ReuseInterval = d.duration(n, p) },
+				"validIfNotUsedFor": func(n *yaml.Node, p string) { r.ValidIfNotUsedFor = d.duration(n, p) },
+				"absoluteLifetime":  func(n *yaml.Node, p string) { r.AbsoluteLifetime = d.duration(n, p) },
+			}, nil)
+		},
+	}, map[string]string{
+		"deviceRequests": "expiry.deviceRequests (the device authorization flow)",
+	})
+}
+
+func (c *Config) decodeSigner(n *yaml.Node, path string) {
+	d := c.d
+	d.mapping(n, path, fields{
+		"type": func(n *yaml.Node, p string) {
+			if t := d.str(n, p); t != "" && t != "local" {
+				d.errorf(n, p, "torii does not support signer type %q (only local: keys kept in storage)", t)
+			}
+		},
+		"config": func(n *yaml.Node, p string) {
+			d.mapping(n, p, fields{
+				"keysRotationPeriod": func(n *yaml.Node, p string) { c.KeysRotationPeriod = d.duration(n, p) },
+				"algorithm":          func(n *yaml.Node, p string) { c.SigningAlgorithm = d.oneOf(n, p, "RS256", "ES256") },
+			}, nil)
+		},
+	}, nil)
+}
+
+// unsupportedGrant names the grant types Dex knows that torii refuses.
+func unsupportedGrant(t string) string {
+	switch t {
+	case "implicit":
+		return "the implicit flow"
+	case "client_credentials":
+		return "the client credentials grant"
+	case "urn:ietf:params:oauth:grant-type:device_code":
+		return "the device authorization grant"
+	case "urn:ietf:params:oauth:grant-type:token-exchange":
+		return "token exchange"
+	}
+	return ""
+}
+
+func (c *Config) decodeOAuth2(n *yaml.Node, path string) {
+	d := c.d
+	o := &c.OAuth2
+	d.mapping(n, path, fields{
+		"responseTypes": func(n *yaml.Node, p string) {
+			d.sequence(n, p, func(item *yaml.Node, p string, _ int) {
+				switch t := d.str(item, p); t {
+				case "code":
+					o.ResponseTypes = append(o.ResponseTypes, t)
+				case "token", "id_token", "code token", "code id_token", "id_token token", "code id_token token":
+					d.errorf(item, p, "torii does not support response type %q (only code: the implicit and hybrid flows are refused)", t)
+				default:
+					d.errorf(item, p, "unknown response type %q", t)
+				}
+			})
+		},
+		"grantTypes": func(n *yaml.Node, p string) {
+			d.sequence(n, p, func(item *yaml.Node, p string, _ int) {
+				t := d.str(item, p)
+				switch {
+				case t == "authorization_code" || t == "refresh_token" || t == "password":
+					o.GrantTypes = append(o.GrantTypes, t)
+				case unsupportedGrant(t) != "":
+					d.errorf(item, p, "torii does not support grant type %q (%s)", t, unsupportedGrant(t))
+				default:
+					d.errorf(item, p, "unknown grant type %q", t)
+				}
+			})
+		},
+		"skipApprovalScreen":    func(n *yaml.Node, p string) { o.SkipApprovalScreen = d.boolean(n, p) },
+		"alwaysShowLoginScreen": func(n *yaml.Node, p string) { o.AlwaysShowLoginScreen = d.boolean(n, p) },
+		"passwordConnector":     func(n *yaml.Node, p string) { o.PasswordConnector = d.str(n, p) },
+	}, map[string]string{
+		"pkce": "oauth2.pkce (torii always accepts PKCE with S256 and plain and does not let it be enforced here)",
+	})
+}
+
+func (c *Config) decodeFrontend(n *yaml.Node, path string) {
+	d := c.d
+	d.mapping(n, path, fields{
+		"issuer":  func(n *yaml.Node, p string) { c.Frontend.Issuer = d.str(n, p) },
+		"logoURL": func(n *yaml.Node, p string) { c.Frontend.LogoURL = d.str(n, p) },
+		"theme": func(n *yaml.Node, p string) {
+			if t := d.str(n, p); t != "" && t != "light" {
+				d.errorf(n, p, "torii does not support themes (%q); it has one look", t)
+			}
+		},
+	}, map[string]string{
+		"dir":   "frontend.dir (custom templates); torii's pages are built in",
+		"extra": "frontend.extra (template variables)",
+	})
+}
+
+func (c *Config) decodeClients(n *yaml.Node, path string) {
+	d := c.d
+	d.sequence(n, path, func(item *yaml.Node, p string, _ int) {
+		var cl server.Client
+		var idEnv, secretEnv string
+		d.mapping(item, p, fields{
+			"id":           func(n *yaml.Node, p string) { cl.ID = d.str(n, p) },
+			"idEnv":        func(n *yaml.Node, p string) { idEnv = d.fromEnv(n, p) },
+			"secret":       func(n *yaml.Node, p string) { cl.Secret = d.str(n, p) },
+			"secretEnv":    func(n *yaml.Node, p string) { secretEnv = d.fromEnv(n, p) },
+			"name":         func(n *yaml.Node, p string) { cl.Name = d.str(n, p) },
+			"redirectURIs": func(n *yaml.Node, p string) { cl.RedirectURIs = d.strList(n, p) },
+			"trustedPeers": func(n *yaml.Node, p string) { cl.TrustedPeers = d.strList(n, p) },
+			"public":       func(n *yaml.Node, p string) { cl.Public = d.boolean(n, p) },
+			"logoURL":      func(n *yaml.Node, p string) { cl.LogoURL = d.str(n, p) },
+		}, map[string]string{
+			"allowedConnectors": "allowedConnectors (restricting a client to some connectors)",
+			"ssoSharedWith":     "ssoSharedWith (shared login sessions)",
+		})
+		if _, ok := d.lines[p+".idEnv"]; ok {
+			if _, both := d.lines[p+".id"]; both {
+				d.at(p+".idEnv", "set either id or idEnv, not both")
+			}
+			cl.ID = idEnv
+		}
+		if _, ok := d.lines[p+".secretEnv"]; ok {
+			if _, both := d.lines[p+".secret"]; both {
+				d.at(p+".secretEnv", "set either secret or secretEnv, not both")
+			}
+			cl.Secret = secretEnv
+		}
+		c.Clients = append(c.Clients, cl)
+	})
+}
+
+func (c *Config) decodePasswords(n *yaml.Node, path string) {
+	d := c.d
+	d.sequence(n, path, func(item *yaml.Node, p string, _ int) {
+		u := static.User{EmailVerified: true}
+		var hash, hashFromEnv string
+		d.mapping(item, p, fields{
+			"email":             func(n *yaml.Node, p string) { u.Email = d.str(n, p) },
+			"hash":              func(n *yaml.Node, p string) { hash = d.str(n, p) },
+			"hashFromEnv":       func(n *yaml.Node, p string) { hashFromEnv = d.fromEnv(n, p) },
+			"username":          func(n *yaml.Node, p string) { u.Username = d.str(n, p) },
+			"name":              func(n *yaml.Node, p string) { u.Name = d.str(n, p) },
+			"preferredUsername": func(n *yaml.Node, p string) { u.PreferredUsername = d.str(n, p) },
+			"emailVerified": func(n *yaml.Node, p string) {
+				if !isNull(resolve(n)) {
+					u.EmailVerified = d.boolean(n, p)
+				}
+			},
+			"userID": func(n *yaml.Node, p string) { u.UserID = d.str(n, p) },
+			"groups": func(n *yaml.Node, p string) { u.Groups = d.strList(n, p) },
+		}, nil)
+		hashPath := p + ".hash"
+		if _, ok := d.lines[p+".hashFromEnv"]; ok {
+			if _, both := d.lines[hashPath]; both {
+				d.at(hashPath, "set either hash or hashFromEnv, not both")
+			}
+			hash, hashPath = hashFromEnv, p+".hashFromEnv"
+		}
+		_, hasHash := d.lines[p+".hash"]
+		_, hasEnv := d.lines[p+".hashFromEnv"]
+		switch {
+		case !hasHash && !hasEnv:
+			d.at(p, "user %q: hash or hashFromEnv is required", u.Email)
+		case hasHash && !hasEnv && hash == "":
+			d.at(hashPath, "user %q: the hash is empty", u.Email)
+		}
+		if hash != "" {
+			h, err := static.ParseHash(hash)
+			if err != nil {
+				d.at(hashPath, "user %q: %v", u.Email, err)
+			}
+			u.Hash = h
+		}
+		c.Users = append(c.Users, u)
+	})
+}
+
+func (c *Config) decodeConnectors(n *yaml.Node, path string) {
+	d := c.d
+	d.sequence(n, path, func(item *yaml.Node, p string, _ int) {
+		cc := ConnectorConfig{Path: p, Line: item.Line}
+		d.mapping(item, p, fields{
+			"type":   func(n *yaml.Node, p string) { cc.Type = d.str(n, p) },
+			"id":     func(n *yaml.Node, p string) { cc.ID = d.str(n, p) },
+			"name":   func(n *yaml.Node, p string) { cc.Name = d.str(n, p) },
+			"config": func(n *yaml.Node, p string) { cc.Config = d.expand(n, p) },
+		}, nil)
+		c.Connectors = append(c.Connectors, cc)
+	})
+}
