@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -242,9 +243,25 @@ func (c *Config) decodeOAuth2(n *yaml.Node, path string) {
 		"skipApprovalScreen":    func(n *yaml.Node, p string) { o.SkipApprovalScreen = d.boolean(n, p) },
 		"alwaysShowLoginScreen": func(n *yaml.Node, p string) { o.AlwaysShowLoginScreen = d.boolean(n, p) },
 		"passwordConnector":     func(n *yaml.Node, p string) { o.PasswordConnector = d.str(n, p) },
-	}, map[string]string{
-		"pkce": "oauth2.pkce (torii always accepts PKCE with S256 and plain and does not let it be enforced here)",
-	})
+		"pkce": func(n *yaml.Node, p string) {
+			// torii accepts PKCE (S256 and plain) from every client but
+			// does not require it: Dex's defaults load, anything else is
+			// refused rather than ignored.
+			d.mapping(n, p, fields{
+				"enforce": func(n *yaml.Node, p string) {
+					if d.boolean(n, p) {
+						d.errorf(n, p, "torii does not support enforcing PKCE for every client")
+					}
+				},
+				"codeChallengeMethodsSupported": func(n *yaml.Node, p string) {
+					m := d.strList(n, p)
+					if !slices.Equal(m, []string{"S256", "plain"}) && !slices.Equal(m, []string{"plain", "S256"}) {
+						d.errorf(n, p, "torii does not support restricting PKCE methods (it offers S256 and plain)")
+					}
+				},
+			}, nil)
+		},
+	}, nil)
 }
 
 func (c *Config) decodeFrontend(n *yaml.Node, path string) {

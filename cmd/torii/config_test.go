@@ -96,6 +96,9 @@ oauth2:
   skipApprovalScreen: true
   alwaysShowLoginScreen: true
   passwordConnector: ldap
+  pkce:
+    enforce: false
+    codeChallengeMethodsSupported: ["S256", "plain"]
 frontend:
   issuer: Example Corp
   logoURL: https://example.com/logo.png
@@ -185,6 +188,8 @@ frontend:
 oauth2:
   responseTypes: [code, token]
   grantTypes: [authorization_code, "urn:ietf:params:oauth:grant-type:device_code"]
+  pkce:
+    enforce: true
 connectors:
 - type: github
   id: github
@@ -200,8 +205,9 @@ signer:
 			`config.yaml:10: frontend.theme: torii does not support themes ("dark")`,
 			`config.yaml:12: oauth2.responseTypes[1]: torii does not support response type "token"`,
 			`config.yaml:13: oauth2.grantTypes[1]: torii does not support grant type "urn:ietf:params:oauth:grant-type:device_code"`,
-			`config.yaml:15: connectors[0].type: torii does not support connector type "github"`,
-			`config.yaml:21: signer.type: torii does not support signer type "vault"`,
+			`config.yaml:15: oauth2.pkce.enforce: torii does not support enforcing PKCE`,
+			`config.yaml:17: connectors[0].type: torii does not support connector type "github"`,
+			`config.yaml:23: signer.type: torii does not support signer type "vault"`,
 		}},
 		{name: "every problem at once", yaml: `storage:
   type: mysql
