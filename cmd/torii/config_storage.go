@@ -73,6 +73,13 @@ func (c *Config) decodePostgres(n *yaml.Node, path string) {
 				d.at(join(path, k), "set either dsn or %s, not both", k)
 			}
 		}
+	} else {
+		if pg.Host == "" {
+			d.at(join(path, "host"), "is required for postgres storage (or dsn)")
+		}
+		if pg.Database == "" {
+			d.at(join(path, "database"), "is required for postgres storage (or dsn)")
+		}
 	}
 }
 

@@ -255,6 +255,7 @@ staticClients:
   secretEnv: CLIENT_SECRET
   redirectURIs: [http://a/cb]
 `, env: map[string]string{"PGHOST": "db"}, want: []string{
+			`config.yaml:6: storage.config.database: is required for postgres storage`,
 			`config.yaml:8: storage.config.password: environment variable PGPASSWORD is not set`,
 			`config.yaml:10: staticClients[0].idEnv: environment variable CLIENT_ID is not set`,
 			`config.yaml:11: staticClients[0].secretEnv: environment variable CLIENT_SECRET is not set`,
