@@ -137,6 +137,9 @@ func LoadConfig(path string, lookupEnv func(string) (string, bool)) (*Config, er
 // support, wrong types and bad values. Cross-field checks are Validate's.
 // The returned Config is usable for Validate even when err is not nil.
 func ParseConfig(name string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
 	d := &decoder{file: name, lookup: lookupEnv, lines: map[string]int{}}
 	c := &Config{File: name, d: d}
 	var doc yaml.Node

@@ -14,8 +14,11 @@ func (c *Config) decodeStorage(n *yaml.Node, path string) {
 	var cfgPath string
 	d.mapping(n, path, fields{
 		"type":   func(n *yaml.Node, p string) { c.Storage.Type = d.str(n, p) },
-		"config": func(n *yaml.Node, p string) { cfg, cfgPath = d.expand(n, p), p },
+		"config": func(n *yaml.Node, p string) { cfg, cfgPath = n, p },
 	}, nil)
+	if t := c.Storage.Type; t == "memory" || t == "sqlite3" || t == "postgres" {
+		cfg = d.expand(cfg, cfgPath)
+	}
 	typePath := join(path, "type")
 	switch c.Storage.Type {
 	case "":

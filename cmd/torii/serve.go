@@ -31,6 +31,12 @@ func serveCommand(ctx context.Context, path string, stderr io.Writer) int {
 	logger := c.newLogger(stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal, a second one kills at once instead of
+		// waiting for the graceful shutdown.
+		<-ctx.Done()
+		stop()
+	}()
 	if err := serve(ctx, c, logger, nil); err != nil {
 		var p *Problem
 		if errors.As(err, &p) {
@@ -47,7 +53,7 @@ func serveCommand(ctx context.Context, path string, stderr io.Writer) int {
 type listener struct {
 	name string // http, https, telemetry
 	ln   net.Listener
-	srv  *http.Server
+	srv  *http.Server // TLS when srv.TLSConfig is set
 }
 
 // serve opens storage and connectors, starts the server and its listeners,
@@ -82,7 +88,12 @@ func serve(ctx context.Context, c *Config, logger *slog.Logger, ready func(map[s
 		addrs[l.name] = l.ln.Addr().String()
 		logger.Info("listening", "listener", l.name, "addr", l.ln.Addr().String())
 		go func() {
-			err := l.srv.Serve(l.ln)
+			var err error
+			if l.srv.TLSConfig != nil {
+				err = l.srv.ServeTLS(l.ln, "", "") // certificates from GetCertificate
+			} else {
+				err = l.srv.Serve(l.ln)
+			}
 			if !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("%s listener: %w", l.name, err)
 			}
@@ -146,7 +157,6 @@ func (c *Config) listen(h http.Handler, logger *slog.Logger) ([]listener, error)
 			MinVersion:     tls.VersionTLS12,
 			MaxVersion:     c.Web.TLSMaxVersion,
 			GetCertificate: certs.get,
-			NextProtos:     []string{"h2", "http/1.1"},
 		}
 		if c.Web.TLSMinVersion != 0 {
 			tc.MinVersion = c.Web.TLSMinVersion
@@ -157,7 +167,7 @@ func (c *Config) listen(h http.Handler, logger *slog.Logger) ([]listener, error)
 		}
 		s := newServer(h)
 		s.TLSConfig = tc
-		lns = append(lns, listener{name: "https", ln: tls.NewListener(ln, tc), srv: s})
+		lns = append(lns, listener{name: "https", ln: ln, srv: s})
 	}
 	if c.Telemetry.HTTP != "" {
 		ln, err := net.Listen("tcp", c.Telemetry.HTTP)
