@@ -5,29 +5,194 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/torii-idp/torii/server/signer"
 )
 
 // Server is an http.Handler serving every route under the issuer's path.
 type Server struct {
 	handler http.Handler
 	cancel  context.CancelFunc
+	done    chan struct{}
 }
+
+// issuer is the parsed issuer URL: every route lives under Path.
+type issuer struct {
+	URL  string // exactly as configured, used in iss
+	Path string // "" or "/dex": no trailing slash
+}
+
+func (i issuer) at(p string) string { return i.Path + p }
+
+func (i issuer) absolute(p string) string { return strings.TrimSuffix(i.URL, "/") + p }
 
 // New validates the config, loads or creates the signing keys and starts the
 // background loops (key rotation, garbage collection), which stop when ctx is
 // done or Close is called.
 func New(ctx context.Context, c Config) (*Server, error) {
-	return nil, errors.New("server: not implemented yet")
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	c.setDefaults()
+	iss, err := parseIssuer(c.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := signer.New(ctx, signer.Config{
+		Storage:        c.Storage,
+		Algorithm:      c.SigningAlgorithm,
+		RotationPeriod: c.Expiry.SigningKeys,
+		TokenLifetime:  c.Expiry.IDTokens,
+		Logger:         c.Logger,
+		Now:            c.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	r, err := newRouter(c, iss, sig)
+	if err != nil {
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s := &Server{handler: r, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		<-ctx.Done()
+		cancel()
+	}()
+	go func() {
+		defer close(s.done)
+		runBackground(bg, c, sig)
+	}()
+	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Close stops the background loops. It does not close Storage or connectors.
+// Close stops the background loops and waits for them. It does not close
+// Storage or connectors (the caller owns them).
 func (s *Server) Close() error {
-	if s.cancel != nil {
-		s.cancel()
-	}
+	s.cancel()
+	<-s.done
 	return nil
+}
+
+func parseIssuer(raw string) (issuer, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return issuer{}, fmt.Errorf("issuer %q must be an absolute http or https URL", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return issuer{}, fmt.Errorf("issuer %q must not have a query or fragment", raw)
+	}
+	return issuer{URL: raw, Path: strings.TrimSuffix(u.Path, "/")}, nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Issuer == "" {
+		errs = append(errs, errors.New("issuer is required"))
+	}
+	if c.Storage == nil {
+		errs = append(errs, errors.New("storage is required"))
+	}
+	seen := map[string]bool{}
+	for _, cl := range c.Clients {
+		if cl.ID == "" {
+			errs = append(errs, errors.New("a client has no id"))
+		}
+		if seen[cl.ID] {
+			errs = append(errs, fmt.Errorf("client %q is listed twice", cl.ID))
+		}
+		seen[cl.ID] = true
+		if !cl.Public && cl.Secret == "" {
+			errs = append(errs, fmt.Errorf("client %q is confidential but has no secret", cl.ID))
+		}
+	}
+	conns := map[string]bool{}
+	for _, cn := range c.Connectors {
+		if cn.ID == "" || cn.Password == nil {
+			errs = append(errs, fmt.Errorf("connector %q: id and a password connector are required", cn.ID))
+		}
+		if conns[cn.ID] {
+			errs = append(errs, fmt.Errorf("connector %q is listed twice", cn.ID))
+		}
+		conns[cn.ID] = true
+	}
+	if c.PasswordConnector != "" && !conns[c.PasswordConnector] {
+		errs = append(errs, fmt.Errorf("oauth2.passwordConnector %q is not a configured connector", c.PasswordConnector))
+	}
+	switch c.SigningAlgorithm {
+	case "", "RS256", "ES256":
+	default:
+		errs = append(errs, fmt.Errorf("signing algorithm %q is not supported (RS256 or ES256)", c.SigningAlgorithm))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.SigningAlgorithm == "" {
+		c.SigningAlgorithm = "RS256"
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.Expiry.SigningKeys, 6*time.Hour)
+	def(&c.Expiry.IDTokens, 24*time.Hour)
+	def(&c.Expiry.AuthRequests, 24*time.Hour)
+	def(&c.Expiry.RefreshTokens.ReuseInterval, 3*time.Second)
+	if len(c.ResponseTypes) == 0 {
+		c.ResponseTypes = []string{"code"}
+	}
+	if len(c.GrantTypes) == 0 {
+		c.GrantTypes = []string{grantAuthorizationCode, grantRefreshToken}
+		if c.PasswordConnector != "" {
+			c.GrantTypes = append(c.GrantTypes, grantPassword)
+		}
+	}
+	if c.Web.Issuer == "" {
+		c.Web.Issuer = "torii"
+	}
+	def(&c.Throttle.Window, 2*time.Minute)
+	def(&c.Throttle.Ban, 5*time.Minute)
+	if c.Throttle.MaxFailures <= 0 {
+		c.Throttle.MaxFailures = 3
+	}
+}
+
+// runBackground rotates keys and collects garbage until ctx is done.
+func runBackground(ctx context.Context, c Config, sig *signer.Signer) {
+	go sig.Run(ctx, time.Minute)
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		res, err := c.Storage.GarbageCollect(ctx, c.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			c.Logger.WarnContext(ctx, "garbage collection failed", "err", err)
+		case err == nil && res.AuthRequests+res.AuthCodes+res.RefreshTokens+res.RevokedGrants > 0:
+			c.Logger.InfoContext(ctx, "garbage collected",
+				"auth_requests", res.AuthRequests, "auth_codes", res.AuthCodes,
+				"refresh_tokens", res.RefreshTokens, "revoked_grants", res.RevokedGrants)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/torii-idp/torii/server/internal/pkce"
+	"github.com/torii-idp/torii/server/internal/redirecturi"
+	"github.com/torii-idp/torii/server/oauth2"
+	"github.com/torii-idp/torii/storage"
+)
+
+// authFlow is the browser side of the code flow: /auth, the connector
+// pages and /approval.
+type authFlow struct {
+	issuer        issuer
+	store         storage.Storage
+	clients       map[string]Client
+	connectors    []Connector
+	byID          map[string]Connector
+	pages         *pages
+	browser       browserBinding
+	logins        *passwordLogins
+	responseTypes []string
+	skipApproval  bool
+	authReqTTL    time.Duration
+	now           func() time.Time
+	log           *slog.Logger
+}
+
+// codeTTL is how long an authorization code may wait to be redeemed.
+const codeTTL = 10 * time.Minute
+
+// authorize handles GET and POST /auth.
+func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad request", "The authorization request could not be parsed.")
+		return
+	}
+	q := r.Form
+	client, ok := f.clients[q.Get("client_id")]
+	if !ok {
+		f.pages.errorPage(w, r, http.StatusBadRequest, "Unknown application",
+			"The application that sent you here ("+quote(q.Get("client_id"))+") is not registered.")
+		return
+	}
+	redirectURI := q.Get("redirect_uri")
+	if err := redirecturi.Valid(redirectURI); err != nil {
+		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad redirect URI", "The application sent an invalid redirect URI.")
+		return
+	}
+	if !redirecturi.Match(client.RedirectURIs, redirectURI, client.Public) {
+		f.log.InfoContext(r.Context(), "unregistered redirect URI", "client_id", client.ID, "redirect_uri", redirectURI)
+		f.pages.errorPage(w, r, http.StatusBadRequest, "Unregistered redirect URI",
+			"The redirect URI the application sent is not registered for it.")
+		return
+	}
+	state := q.Get("state")
+	ar, err := f.newAuthRequest(q, client, redirectURI)
+	if err != nil {
+		errorRedirect(w, r, f.log, f.issuer.URL, redirectURI, state, err)
+		return
+	}
+	ar.BrowserHash = hashToken(f.browser.ensure(w, r))
+	if err := f.store.CreateAuthRequest(r.Context(), ar); err != nil {
+		f.storageErrorPage(w, r, err)
+		return
+	}
+	if ar.ConnectorID != "" {
+		redirect(w, f.connectorURL(ar.ConnectorID, ar.ID))
+		return
+	}
+	if len(f.connectors) == 1 {
+		redirect(w, f.connectorURL(f.connectors[0].ID, ar.ID))
+		return
+	}
+	d := pageData{Title: "Log in"}
+	for _, c := range f.connectors {
+		d.Connectors = append(d.Connectors, connectorLink{Name: c.Name, URL: f.connectorURL(c.ID, ar.ID)})
+	}
+	f.pages.render(w, r, http.StatusOK, "chooser.html", d)
+}
+
+func (f *authFlow) newAuthRequest(q url.Values, client Client, redirectURI string) (storage.AuthRequest, error) {
+	rt := q.Get("response_type")
+	switch {
+	case rt == "":
+		return storage.AuthRequest{}, oauth2.InvalidRequest("response_type is required")
+	case rt != "code" || !slices.Contains(f.responseTypes, rt):
+		return storage.AuthRequest{}, oauth2.UnsupportedResponseType("response_type " + quote(rt) + " is not supported; use code")
+	}
+	if q.Get("request") != "" || q.Get("request_uri") != "" {
+		return storage.AuthRequest{}, &oauth2.Error{Code: "request_not_supported", Description: "request objects are not supported", Status: http.StatusBadRequest}
+	}
+	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
+		return storage.AuthRequest{}, oauth2.InvalidRequest("response_mode " + quote(rm) + " is not supported; use query")
+	}
+	scopes, err := parseScopes(q.Get("scope"), client, f.clients)
+	if err != nil {
+		return storage.AuthRequest{}, err
+	}
+	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	if challenge == "" && method != "" {
+		return storage.AuthRequest{}, oauth2.InvalidRequest("code_challenge_method without code_challenge")
+	}
+	if challenge != "" {
+		if method == "" {
+			method = "plain"
+		}
+		if err := pkce.ValidChallenge(method, challenge); err != nil {
+			return storage.AuthRequest{}, oauth2.InvalidRequest("invalid PKCE code_challenge: " + err.Error())
+		}
+	}
+	if client.Public && challenge == "" {
+		return storage.AuthRequest{}, oauth2.InvalidRequest("PKCE (code_challenge) is required for public clients")
+	}
+	connID := q.Get("connector_id")
+	if _, ok := f.byID[connID]; connID != "" && !ok {
+		return storage.AuthRequest{}, oauth2.InvalidRequest("unknown connector_id " + quote(connID))
+	}
+	now := f.now()
+	return storage.AuthRequest{
+		ID:                  newToken(),
+		ClientID:            client.ID,
+		ResponseTypes:       []string{rt},
+		Scopes:              scopes,
+		RedirectURI:         redirectURI,
+		Nonce:               q.Get("nonce"),
+		State:               q.Get("state"),
+		CodeChallenge:       challenge,
+		CodeChallengeMethod: method,
+		// Dex ignores prompt=none (Kubeflow relies on that) and keeps no
+		// browser session, so only prompt=consent changes anything.
+		ForceApproval: slices.Contains(strings.Fields(q.Get("prompt")), "consent"),
+		ConnectorID:   connID,
+		Expiry:        now.Add(f.authReqTTL),
+	}, nil
+}
+
+func (f *authFlow) connectorURL(connID, reqID string) string {
+	return f.issuer.at("/auth/"+url.PathEscape(connID)) + "?req=" + url.QueryEscape(reqID)
+}
+
+// loadRequest finds the auth request of a page and checks it belongs to
+// this browser; it renders the error page itself and returns ok=false.
+func (f *authFlow) loadRequest(w http.ResponseWriter, r *http.Request, reqID string) (storage.AuthRequest, bool) {
+	if reqID == "" {
+		f.pages.errorPage(w, r, http.StatusBadRequest, "Login not found", "This page needs a login request; start from the application.")
+		return storage.AuthRequest{}, false
+	}
+	ar, err := f.store.GetAuthRequest(r.Context(), reqID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && f.now().After(ar.Expiry)) {
+		f.pages.errorPage(w, r, http.StatusBadRequest, "Login expired", "This login request has expired or was already used.")
+		return storage.AuthRequest{}, false
+	}
+	if err != nil {
+		f.storageErrorPage(w, r, err)
+		return storage.AuthRequest{}, false
+	}
+	if !f.browser.owns(r, ar.BrowserHash) {
+		f.log.WarnContext(r.Context(), "auth request used from another browser", "client_id", ar.ClientID, "client_ip", clientIP(r))
+		f.pages.errorPage(w, r, http.StatusForbidden, "Login started elsewhere",
+			"This login was started in another browser (or your cookies are disabled). Start again from the application.")
+		return storage.AuthRequest{}, false
+	}
+	return ar, true
+}
+
+func (f *authFlow) storageErrorPage(w http.ResponseWriter, r *http.Request, err error) {
+	oe := toOAuth2(r.Context(), f.log, err)
+	if oe.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+		f.pages.errorPage(w, r, oe.Status, "Temporarily unavailable", "The login service is temporarily unavailable. Try again in a moment.")
+		return
+	}
+	f.pages.errorPage(w, r, http.StatusInternalServerError, "Internal error", "Something went wrong on our side.")
+}

@@ -1,0 +1,101 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/torii-idp/torii/server"
+)
+
+func TestLoginBoundToBrowser(t *testing.T) {
+	e := newEnv(t)
+	alice := e.browser()
+	p := alice.follow(e.oauth2Config().AuthCodeURL("s"))
+	action, form := parseForm(t, p.body)
+	form.Set("login", "jane@example.com")
+	form.Set("password", "correct horse")
+
+	t.Run("another browser cannot open the login page", func(t *testing.T) {
+		mallory := e.browser()
+		mallory.get("/dex/auth?" + url.Values{"client_id": {confidentialID}, "redirect_uri": {webRedirect}, "response_type": {"code"}, "scope": {"openid"}}.Encode())
+		if p := mallory.get(action + "?req=" + form.Get("req")); p.status != http.StatusForbidden {
+			t.Errorf("GET from another browser: %d", p.status)
+		}
+		if p := mallory.post(action, form); p.status != http.StatusForbidden || p.location != "" {
+			t.Errorf("POST from another browser: %d %q", p.status, p.location)
+		}
+	})
+	t.Run("no cookie", func(t *testing.T) {
+		anon := &browser{e: e, c: e.srv.Client()}
+		anon.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		if p := anon.post(action, form); p.status != http.StatusForbidden {
+			t.Errorf("POST without cookie: %d", p.status)
+		}
+	})
+	t.Run("missing csrf field", func(t *testing.T) {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Del("csrf")
+		if p := alice.post(action, f); p.status != http.StatusForbidden {
+			t.Errorf("POST without csrf: %d", p.status)
+		}
+	})
+	t.Run("the right browser succeeds once", func(t *testing.T) {
+		p := alice.post(action, form)
+		if !strings.HasPrefix(p.location, webRedirect) {
+			t.Fatalf("%d %q", p.status, p.location)
+		}
+		if p := alice.post(action, form); p.location != "" || p.status != http.StatusBadRequest {
+			t.Errorf("auth request reused: %d %q", p.status, p.location)
+		}
+	})
+}
+
+func TestConnectorChooser(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) {
+		c.Connectors = append(c.Connectors, server.Connector{ID: "ldap", Type: "ldap", Name: "Corporate LDAP", Password: c.Connectors[0].Password})
+	})
+	b := e.browser()
+	p := b.get(e.oauth2Config().AuthCodeURL("s"))
+	if p.status != 200 || !strings.Contains(p.body, "Corporate LDAP") || !strings.Contains(p.body, `href="/dex/auth/ldap?req=`) {
+		t.Fatalf("chooser: %d\n%s", p.status, p.body)
+	}
+	p = b.get(e.oauth2Config().AuthCodeURL("s", oauth2Param("connector_id", "ldap")))
+	if !strings.HasPrefix(p.location, "/dex/auth/ldap?req=") {
+		t.Errorf("connector_id did not skip the chooser: %q", p.location)
+	}
+}
+
+func TestAudienceScopeAndTrustedPeers(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) {
+		for i := range c.Clients {
+			if c.Clients[i].ID == kubeflowID {
+				c.Clients[i].TrustedPeers = []string{confidentialID}
+			}
+		}
+	})
+	body := e.passwordTokens("openid audience:server:client_id:" + kubeflowID)
+	idt, err := e.verifier(kubeflowID).Verify(e.ctx(), body["id_token"].(string))
+	if err != nil {
+		t.Fatalf("peer cannot verify: %v", err)
+	}
+	var c idClaims
+	idt.Claims(&c)
+	if !slices.Contains(idt.Audience, confidentialID) || !slices.Contains(idt.Audience, kubeflowID) || c.Azp != confidentialID {
+		t.Errorf("aud %v azp %q", idt.Audience, c.Azp)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"/dex/healthz", "/dex/healthz/ready"} {
+		if got := e.browser().get(p); got.status != 200 {
+			t.Errorf("%s: %d", p, got.status)
+		}
+	}
+}

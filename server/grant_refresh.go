@@ -1,0 +1,189 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/torii-idp/torii/connector"
+	"github.com/torii-idp/torii/server/oauth2"
+	"github.com/torii-idp/torii/storage"
+)
+
+// refreshGrant implements grant_type=refresh_token with rotation, Dex's
+// reuse interval and family revocation on replay.
+type refreshGrant struct {
+	store      storage.Storage
+	minter     *minter
+	refresh    *refreshIssuer
+	connectors map[string]Connector
+	now        func() time.Time
+	revokeFor  time.Duration
+	log        *slog.Logger
+}
+
+var errRefreshReplayed = errors.New("refresh token replayed")
+
+func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Client) (*oauth2.TokenResponse, error) {
+	raw := r.PostForm.Get("refresh_token")
+	if raw == "" {
+		return nil, oauth2.InvalidRequest("refresh_token is required")
+	}
+	id := hashToken(raw)
+	now := g.now()
+	tok, err := g.store.GetRefresh(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, oauth2.InvalidGrant("the refresh token is invalid or has been revoked")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := g.check(tok, client, now); err != nil {
+		return g.fail(ctx, tok, now, err)
+	}
+	scopes, err := narrowScopes(r.PostForm.Get("scope"), tok.Scopes)
+	if err != nil {
+		return nil, err
+	}
+
+	// Look the person up again (outside any transaction: it may be slow).
+	claims, data, err := g.reload(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+
+	rotate := !g.refresh.policy.DisableRotation
+	err = g.store.UpdateRefresh(ctx, id, func(t storage.RefreshToken) (storage.RefreshToken, error) {
+		if err := g.check(t, client, now); err != nil {
+			return t, err
+		}
+		t.LastUsed = now
+		t.Claims = claims
+		t.ConnectorData = data
+		if rotate {
+			if t.RotatedAt.IsZero() {
+				t.RotatedAt = now
+			}
+			t.Expiry = g.refresh.rotatedExpiry(t, now)
+		} else {
+			t.Expiry = g.refresh.expiry(t.FamilyCreatedAt, now)
+		}
+		return t, nil
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, oauth2.InvalidGrant("the refresh token is invalid or has been revoked")
+	}
+	if err != nil {
+		return g.fail(ctx, tok, now, err)
+	}
+
+	gi := grantInfo{
+		clientID:    client.ID,
+		scopes:      scopes,
+		claims:      claims,
+		connectorID: tok.ConnectorID,
+		nonce:       tok.Nonce,
+		grantID:     tok.FamilyID,
+	}
+	resp, err := g.minter.mint(ctx, gi)
+	if err != nil {
+		return nil, err
+	}
+	if rotate {
+		// The new token keeps the family's original scopes, so a narrowed
+		// request does not shrink later refreshes.
+		full := gi
+		full.scopes = tok.Scopes
+		if resp.RefreshToken, err = g.refresh.issue(ctx, full, data, tok.FamilyCreatedAt); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// check validates a stored token for this use; it runs again inside the
+// atomic update so concurrent uses see one decision.
+func (g *refreshGrant) check(t storage.RefreshToken, client Client, now time.Time) error {
+	if t.ClientID != client.ID {
+		return oauth2.InvalidGrant("the refresh token was issued to another client")
+	}
+	if !t.RotatedAt.IsZero() && now.Sub(t.RotatedAt) > g.refresh.policy.ReuseInterval {
+		return errRefreshReplayed
+	}
+	p := g.refresh.policy
+	if p.AbsoluteLifetime > 0 && now.Sub(t.FamilyCreatedAt) > p.AbsoluteLifetime {
+		return oauth2.InvalidGrant("the refresh token has expired")
+	}
+	if p.ValidIfNotUsedFor > 0 && t.RotatedAt.IsZero() && now.Sub(t.LastUsed) > p.ValidIfNotUsedFor {
+		return oauth2.InvalidGrant("the refresh token has expired (unused for too long)")
+	}
+	return nil
+}
+
+// fail turns a replay into a revocation of the whole family.
+func (g *refreshGrant) fail(ctx context.Context, t storage.RefreshToken, now time.Time, err error) (*oauth2.TokenResponse, error) {
+	if !errors.Is(err, errRefreshReplayed) {
+		return nil, err
+	}
+	g.log.WarnContext(ctx, "refresh token replayed outside the reuse interval; revoking its family",
+		"client_id", t.ClientID, "connector_id", t.ConnectorID, "user_id", t.Claims.UserID)
+	if rerr := g.store.RevokeGrant(ctx, t.FamilyID, now.Add(g.revokeFor)); rerr != nil {
+		return nil, rerr
+	}
+	return nil, oauth2.InvalidGrant("the refresh token has already been used; its token family is revoked")
+}
+
+// reload asks the connector for fresh claims; connectors without refresh
+// support keep the claims from the login.
+func (g *refreshGrant) reload(ctx context.Context, t storage.RefreshToken) (storage.Claims, []byte, error) {
+	conn, ok := g.connectors[t.ConnectorID]
+	if !ok {
+		return storage.Claims{}, nil, oauth2.InvalidGrant("the connector of this refresh token no longer exists")
+	}
+	if conn.Refresh == nil {
+		return t.Claims, t.ConnectorData, nil
+	}
+	ident, err := conn.Refresh.Refresh(ctx, scopeSet(t.Scopes).connectorScopes(), identityFromClaims(t.Claims, t.ConnectorData))
+	if errors.Is(err, connector.ErrUserGone) {
+		return storage.Claims{}, nil, oauth2.InvalidGrant("the user may no longer log in")
+	}
+	if err != nil {
+		return storage.Claims{}, nil, fmt.Errorf("connector %s refresh: %w", t.ConnectorID, err)
+	}
+	return claimsFromIdentity(ident), ident.ConnectorData, nil
+}
+
+// narrowScopes allows a refresh to ask for a subset of the granted scopes.
+func narrowScopes(raw string, granted []string) (scopeSet, error) {
+	if strings.TrimSpace(raw) == "" {
+		return scopeSet(granted), nil
+	}
+	var out scopeSet
+	for _, s := range strings.Fields(raw) {
+		if !scopeSet(granted).has(s) {
+			return nil, oauth2.InvalidScope(fmt.Sprintf("scope %q was not granted to this refresh token", s))
+		}
+		if !out.has(s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func identityFromClaims(c storage.Claims, data []byte) connector.Identity {
+	return connector.Identity{
+		UserID: c.UserID, Username: c.Username, PreferredUsername: c.PreferredUsername,
+		Email: c.Email, EmailVerified: c.EmailVerified, Groups: c.Groups, ConnectorData: data,
+	}
+}
+
+func claimsFromIdentity(i connector.Identity) storage.Claims {
+	return storage.Claims{
+		UserID: i.UserID, Username: i.Username, PreferredUsername: i.PreferredUsername,
+		Email: i.Email, EmailVerified: i.EmailVerified, Groups: i.Groups,
+	}
+}

@@ -1,0 +1,125 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/torii-idp/torii/storage"
+)
+
+// login handles GET and POST /auth/{connector}: the password form.
+func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form could not be parsed.")
+		return
+	}
+	conn, ok := f.byID[chi.URLParam(r, "connector")]
+	if !ok {
+		f.pages.errorPage(w, r, http.StatusNotFound, "Unknown login method", "This login method does not exist.")
+		return
+	}
+	reqID := r.Form.Get("req")
+	ar, ok := f.loadRequest(w, r, reqID)
+	if !ok {
+		return
+	}
+	d := pageData{
+		Title:  "Log in to " + f.pages.brand,
+		Action: f.issuer.at("/auth/" + conn.ID),
+		ReqID:  ar.ID,
+		CSRF:   f.browser.formToken(r, ar.ID),
+		Prompt: conn.Password.Prompt(),
+	}
+	if r.Method != http.MethodPost {
+		f.pages.render(w, r, http.StatusOK, "login.html", d)
+		return
+	}
+	if !f.browser.validForm(r, ar.ID) {
+		f.pages.errorPage(w, r, http.StatusForbidden, "Form expired", "The login form was not submitted from this page. Start again from the application.")
+		return
+	}
+	username, password := r.PostForm.Get("login"), r.PostForm.Get("password")
+	d.Username = strings.TrimSpace(username)
+	ident, err := f.logins.login(r.Context(), conn, scopeSet(ar.Scopes).connectorScopes(), username, password, clientIP(r))
+	switch {
+	case errors.Is(err, errBadCredentials):
+		d.Error = "Invalid username or password."
+		f.pages.render(w, r, http.StatusUnauthorized, "login.html", d)
+		return
+	case errors.Is(err, errThrottled):
+		d.Error = "Too many failed attempts. Wait a few minutes and try again."
+		f.pages.render(w, r, http.StatusTooManyRequests, "login.html", d)
+		return
+	case err != nil:
+		oe := toOAuth2(r.Context(), f.log, loginError(err))
+		msg := "The login could not be completed. Try again, or contact your administrator."
+		if oe.Code == "access_denied" || oe.Code == "temporarily_unavailable" {
+			msg = oe.Description
+		}
+		d.Error = msg
+		f.pages.render(w, r, oe.Status, "login.html", d)
+		return
+	}
+	now := f.now()
+	err = f.store.UpdateAuthRequest(r.Context(), ar.ID, func(a storage.AuthRequest) (storage.AuthRequest, error) {
+		a.LoggedIn = true
+		a.ConnectorID = conn.ID
+		a.Claims = claimsFromIdentity(ident)
+		a.ConnectorData = ident.ConnectorData
+		a.AuthTime = now
+		return a, nil
+	})
+	if err != nil {
+		f.storageErrorPage(w, r, err)
+		return
+	}
+	ar.LoggedIn, ar.ConnectorID, ar.Claims, ar.ConnectorData, ar.AuthTime = true, conn.ID, claimsFromIdentity(ident), ident.ConnectorData, now
+	if f.skipApproval && !ar.ForceApproval {
+		f.finish(w, r, ar)
+		return
+	}
+	redirect(w, f.issuer.at("/approval")+"?req="+ar.ID)
+}
+
+// finish turns a logged-in auth request into a code and sends the browser
+// back to the client.
+func (f *authFlow) finish(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest) {
+	ctx := r.Context()
+	// Deleting first makes the request single use even if two tabs race.
+	if err := f.store.DeleteAuthRequest(ctx, ar.ID); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			f.pages.errorPage(w, r, http.StatusBadRequest, "Login expired", "This login request was already used.")
+			return
+		}
+		f.storageErrorPage(w, r, err)
+		return
+	}
+	now := f.now()
+	code := newToken()
+	err := f.store.CreateAuthCode(ctx, storage.AuthCode{
+		ID:                  hashToken(code),
+		ClientID:            ar.ClientID,
+		RedirectURI:         ar.RedirectURI,
+		Nonce:               ar.Nonce,
+		Scopes:              ar.Scopes,
+		ConnectorID:         ar.ConnectorID,
+		ConnectorData:       ar.ConnectorData,
+		Claims:              ar.Claims,
+		CodeChallenge:       ar.CodeChallenge,
+		CodeChallengeMethod: ar.CodeChallengeMethod,
+		AuthTime:            ar.AuthTime,
+		Expiry:              now.Add(codeTTL),
+	})
+	if err != nil {
+		errorRedirect(w, r, f.log, f.issuer.URL, ar.RedirectURI, ar.State, err)
+		return
+	}
+	v := map[string][]string{"code": {code}, "iss": {f.issuer.URL}}
+	if ar.State != "" {
+		v["state"] = []string{ar.State}
+	}
+	redirect(w, appendQuery(ar.RedirectURI, v))
+}

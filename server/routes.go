@@ -1,0 +1,139 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/torii-idp/torii/server/signer"
+	"github.com/torii-idp/torii/web"
+)
+
+// newRouter builds every handler and lists every route.
+func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
+	clients := make(map[string]Client, len(c.Clients))
+	for _, cl := range c.Clients {
+		clients[cl.ID] = cl
+	}
+	byID := make(map[string]Connector, len(c.Connectors))
+	for _, cn := range c.Connectors {
+		if cn.Name == "" {
+			cn.Name = cn.ID
+		}
+		byID[cn.ID] = cn
+	}
+	pg, err := newPages(c.Web, iss, c.Logger)
+	if err != nil {
+		return nil, err
+	}
+	logins := newPasswordLogins(c.Throttle, c.Logger, c.Now)
+	m := &minter{issuer: iss, signer: sig, ttl: c.Expiry.IDTokens, now: c.Now, clients: clients}
+	ri := &refreshIssuer{store: c.Storage, policy: c.Expiry.RefreshTokens, now: c.Now}
+	canRefresh := func(id string) bool { cn, ok := byID[id]; return ok && cn.Refresh != nil }
+
+	grants := map[string]grant{
+		grantAuthorizationCode: &codeGrant{store: c.Storage, minter: m, refresh: ri, canRefresh: canRefresh, now: c.Now, revokeFor: c.Expiry.IDTokens},
+		grantRefreshToken:      &refreshGrant{store: c.Storage, minter: m, refresh: ri, connectors: byID, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger},
+	}
+	if pc, ok := byID[c.PasswordConnector]; ok {
+		grants[grantPassword] = &passwordGrant{conn: pc, logins: logins, clients: clients, minter: m, refresh: ri, now: c.Now}
+	}
+	grants = enabledGrants(grants, c.GrantTypes)
+	var grantNames []string
+	for _, g := range []string{grantAuthorizationCode, grantRefreshToken, grantPassword} {
+		if grants[g] != nil {
+			grantNames = append(grantNames, g)
+		}
+	}
+
+	disc, err := newCachedDocument(discoveryDocument(iss, sig.Algorithms(), grantNames), "public, max-age=3600")
+	if err != nil {
+		return nil, err
+	}
+	flow := &authFlow{
+		issuer: iss, store: c.Storage, clients: clients, connectors: c.Connectors, byID: byID,
+		pages: pg, browser: browserBinding{path: iss.Path, secure: strings.HasPrefix(iss.URL, "https://")},
+		logins: logins, responseTypes: c.ResponseTypes, skipApproval: c.SkipApprovalScreen,
+		authReqTTL: c.Expiry.AuthRequests, now: c.Now, log: c.Logger,
+	}
+	for i := range flow.connectors {
+		flow.connectors[i] = byID[flow.connectors[i].ID]
+	}
+	tok := &tokenHandler{clients: clients, grants: grants, log: c.Logger}
+	ui := &userinfoHandler{issuer: iss, signer: sig, store: c.Storage, now: c.Now, log: c.Logger}
+	keys := &keysHandler{signer: sig, log: c.Logger}
+	health := &healthHandler{store: c.Storage, signer: sig}
+	cors := corsPolicy{origins: c.AllowedOrigins}
+
+	r := chi.NewRouter()
+	r.Use(headers(c.Headers))
+	r.Route(iss.Path+"/", func(r chi.Router) {
+		r.With(cors.wrap).Get("/.well-known/openid-configuration", disc.ServeHTTP)
+		r.With(cors.wrap).Get("/keys", keys.ServeHTTP)
+		r.With(cors.wrap).Method(http.MethodPost, "/token", tok)
+		r.With(cors.wrap).Method(http.MethodOptions, "/token", http.HandlerFunc(noContent))
+		r.With(cors.wrap).Method(http.MethodGet, "/userinfo", ui)
+		r.With(cors.wrap).Method(http.MethodPost, "/userinfo", ui)
+		r.With(cors.wrap).Method(http.MethodOptions, "/userinfo", http.HandlerFunc(noContent))
+		r.Get("/auth", flow.authorize)
+		r.Post("/auth", flow.authorize)
+		r.Get("/auth/{connector}", flow.login)
+		r.Post("/auth/{connector}", flow.login)
+		r.Get("/approval", flow.approval)
+		r.Post("/approval", flow.approval)
+		r.Get("/healthz", health.live)
+		r.Get("/healthz/live", health.live)
+		r.Get("/healthz/ready", health.ready)
+		r.Handle("/static/*", http.StripPrefix(iss.Path+"/static/", http.FileServerFS(web.Static())))
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		pg.errorPage(w, r, http.StatusNotFound, "Not found", "There is nothing at this address.")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		w.Write([]byte("method not allowed\n"))
+	})
+	return r, nil
+}
+
+func noContent(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }
+
+// headers sets the security headers on every response, then the
+// operator's web.headers (which may override them).
+func headers(extra map[string]string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:")
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("X-Content-Type-Options", "nosniff")
+			for k, v := range extra {
+				h.Set(k, v)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// corsPolicy answers browsers calling the JSON endpoints from web.allowedOrigins.
+type corsPolicy struct{ origins []string }
+
+func (p corsPolicy) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && (slices.Contains(p.origins, "*") || slices.Contains(p.origins, origin)) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+				h.Set("Access-Control-Max-Age", "600")
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/torii-idp/torii/server/oauth2"
+	"github.com/torii-idp/torii/server/signer"
+	"github.com/torii-idp/torii/storage"
+)
+
+// userinfoHandler answers OIDC UserInfo requests for torii's access tokens.
+type userinfoHandler struct {
+	issuer issuer
+	signer *signer.Signer
+	store  storage.Storage
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+type userinfo struct {
+	Subject         string           `json:"sub"`
+	Email           string           `json:"email,omitempty"`
+	EmailVerified   *bool            `json:"email_verified,omitempty"`
+	Groups          []string         `json:"groups,omitempty"`
+	Name            string           `json:"name,omitempty"`
+	PreferredName   string           `json:"preferred_username,omitempty"`
+	FederatedClaims *federatedClaims `json:"federated_claims,omitempty"`
+}
+
+func (h *userinfoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	claims, err := h.authenticate(r)
+	if err != nil {
+		oe := toOAuth2(r.Context(), h.log, err)
+		if oe.Status == http.StatusUnauthorized {
+			// RFC 6750 §3.
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description=`+quote(oe.Description))
+		}
+		writeJSONError(w, r, h.log, oe)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(userinfo{
+		Subject: claims.Subject, Email: claims.Email, EmailVerified: claims.EmailVerified,
+		Groups: claims.Groups, Name: claims.Name, PreferredName: claims.PreferredName,
+		FederatedClaims: claims.FederatedClaims,
+	})
+}
+
+func (h *userinfoHandler) authenticate(r *http.Request) (idTokenClaims, error) {
+	tok, err := bearerToken(r)
+	if err != nil {
+		return idTokenClaims{}, err
+	}
+	return h.verifyAccessToken(r.Context(), tok)
+}
+
+// bearerToken reads the token from the Authorization header or, for POST,
+// from the access_token form field (RFC 6750 §2.1, §2.2).
+func bearerToken(r *http.Request) (string, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+			return "", oauth2.InvalidToken("the Authorization header must be a Bearer token")
+		}
+		return strings.TrimSpace(tok), nil
+	}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(nil, r.Body, 1<<20)
+		if tok := r.PostFormValue("access_token"); tok != "" {
+			return tok, nil
+		}
+	}
+	return "", oauth2.InvalidToken("an access token is required")
+}
+
+func (h *userinfoHandler) verifyAccessToken(ctx context.Context, tok string) (idTokenClaims, error) {
+	payload, err := h.signer.Verify(ctx, tok)
+	if err != nil {
+		return idTokenClaims{}, oauth2.InvalidToken("the access token is invalid")
+	}
+	var c idTokenClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return idTokenClaims{}, oauth2.InvalidToken("the access token is invalid")
+	}
+	switch {
+	case c.TokenUse != tokenUseAccess:
+		return idTokenClaims{}, oauth2.InvalidToken("the token is not an access token")
+	case c.Issuer != h.issuer.URL:
+		return idTokenClaims{}, oauth2.InvalidToken("the access token is from another issuer")
+	case !h.now().Before(time.Unix(c.Expiry, 0)):
+		return idTokenClaims{}, oauth2.InvalidToken("the access token has expired")
+	}
+	if c.GrantID != "" {
+		revoked, err := h.store.GrantRevoked(ctx, c.GrantID)
+		if err != nil {
+			return idTokenClaims{}, err
+		}
+		if revoked {
+			return idTokenClaims{}, oauth2.InvalidToken("the access token has been revoked")
+		}
+	}
+	return c, nil
+}
