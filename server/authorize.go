@@ -28,6 +28,9 @@ type authFlow struct {
 	logins        *passwordLogins
 	responseTypes []string
 	skipApproval  bool
+	// alwaysChooser shows the connector list even with one connector
+	// (Dex's oauth2.alwaysShowLoginScreen).
+	alwaysChooser bool
 	authReqTTL    time.Duration
 	now           func() time.Time
 	log           *slog.Logger
@@ -76,7 +79,7 @@ func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 		redirect(w, f.connectorURL(ar.ConnectorID, ar.ID))
 		return
 	}
-	if len(f.connectors) == 1 {
+	if len(f.connectors) == 1 && !f.alwaysChooser {
 		redirect(w, f.connectorURL(f.connectors[0].ID, ar.ID))
 		return
 	}

@@ -99,3 +99,11 @@ func TestHealth(t *testing.T) {
 		}
 	}
 }
+
+func TestAlwaysShowLoginScreen(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.AlwaysShowLoginScreen = true })
+	p := e.browser().get(e.oauth2Config().AuthCodeURL("s"))
+	if p.status != 200 || !strings.Contains(p.body, `href="/dex/auth/local?req=`) {
+		t.Fatalf("chooser with one connector: %d %q", p.status, p.location)
+	}
+}

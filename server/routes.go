@@ -54,7 +54,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	flow := &authFlow{
 		issuer: iss, store: c.Storage, clients: clients, connectors: c.Connectors, byID: byID,
 		pages: pg, browser: browserBinding{path: iss.Path, secure: strings.HasPrefix(iss.URL, "https://")},
-		logins: logins, responseTypes: c.ResponseTypes, skipApproval: c.SkipApprovalScreen,
+		logins: logins, responseTypes: c.ResponseTypes, skipApproval: c.SkipApprovalScreen, alwaysChooser: c.AlwaysShowLoginScreen,
 		authReqTTL: c.Expiry.AuthRequests, now: c.Now, log: c.Logger,
 	}
 	for i := range flow.connectors {
