@@ -56,7 +56,33 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 		return nil, err
 	}
 
+	gi := grantInfo{
+		clientID:    client.ID,
+		scopes:      scopes,
+		claims:      claims,
+		connectorID: tok.ConnectorID,
+		nonce:       tok.Nonce,
+		grantID:     tok.FamilyID,
+	}
+	resp, err := g.minter.mint(ctx, gi)
+	if err != nil {
+		return nil, err
+	}
 	rotate := !g.refresh.policy.DisableRotation
+	if rotate {
+		// The new token is stored before the old one is marked rotated:
+		// if storage fails in between (a database restart), the old token
+		// is untouched and the client's retry is not taken for a replay;
+		// and a family revoked meanwhile deletes the new token too, so it
+		// cannot outlive the revocation. The new token keeps the family's
+		// original scopes, so a narrowed request does not shrink later
+		// refreshes.
+		full := gi
+		full.scopes = tok.Scopes
+		if resp.RefreshToken, err = g.refresh.issue(ctx, full, data, tok.FamilyCreatedAt); err != nil {
+			return nil, err
+		}
+	}
 	err = g.store.UpdateRefresh(ctx, id, func(t storage.RefreshToken) (storage.RefreshToken, error) {
 		if err := g.check(t, client, now); err != nil {
 			return t, err
@@ -74,33 +100,18 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 		}
 		return t, nil
 	})
+	if err != nil && rotate {
+		// Never handed out. If the delete fails too, the row stays but is
+		// unreachable: only its hash is stored.
+		if derr := g.store.DeleteRefresh(ctx, hashToken(resp.RefreshToken)); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
+			g.log.WarnContext(ctx, "could not delete an unused refresh token", "err", derr)
+		}
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, oauth2.InvalidGrant("the refresh token is invalid or has been revoked")
 	}
 	if err != nil {
 		return g.fail(ctx, tok, now, err)
-	}
-
-	gi := grantInfo{
-		clientID:    client.ID,
-		scopes:      scopes,
-		claims:      claims,
-		connectorID: tok.ConnectorID,
-		nonce:       tok.Nonce,
-		grantID:     tok.FamilyID,
-	}
-	resp, err := g.minter.mint(ctx, gi)
-	if err != nil {
-		return nil, err
-	}
-	if rotate {
-		// The new token keeps the family's original scopes, so a narrowed
-		// request does not shrink later refreshes.
-		full := gi
-		full.scopes = tok.Scopes
-		if resp.RefreshToken, err = g.refresh.issue(ctx, full, data, tok.FamilyCreatedAt); err != nil {
-			return nil, err
-		}
 	}
 	return resp, nil
 }
