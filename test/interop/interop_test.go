@@ -30,7 +30,7 @@ func TestInterop(t *testing.T) {
 	t.Cleanup(func() { fmt.Print("\n" + s.summary()) })
 
 	staticCfg, dir := s.staticConfig(t, "static")
-	static := &source{Name: "static-users", ConnectorID: "local", Who: staticJane,
+	static := &source{Name: "static-users", ConnectorID: "local", Who: staticJane(),
 		Torii: s.startTorii(t, "static", staticCfg, dir)}
 	sources := []*source{static, s.ldapSource(t)}
 	for _, src := range sources {
@@ -48,16 +48,18 @@ func TestInterop(t *testing.T) {
 
 // ldapJane is the fixture's jane (internal/testslapd): in the groupOfNames
 // admins and developers.
-var ldapJane = person{
-	Login: "jane", Password: testslapd.Password("jane"), Email: "jane@example.org",
-	PreferredUsername: "jane", Groups: []string{"admins", "developers"},
+func ldapJane() person {
+	return person{
+		Login: "jane", Password: testslapd.Password("jane"), Email: "jane@example.org",
+		PreferredUsername: "jane", Groups: []string{"admins", "developers"},
+	}
 }
 
 // ldapSource starts slapd with the fixture directory and a torii whose only
 // connector is ldap (also the password grant's connector). Until torii
 // accepts the ldap connector, the source is marked skipped.
 func (s *suite) ldapSource(t *testing.T) *source {
-	src := &source{Name: "ldap", ConnectorID: "ldap", Who: ldapJane}
+	src := &source{Name: "ldap", ConnectorID: "ldap", Who: ldapJane()}
 	if !testslapd.Available() {
 		src.Skip = "slapd not installed (apt-get install slapd ldap-utils)"
 		return src

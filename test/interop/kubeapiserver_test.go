@@ -203,7 +203,7 @@ func (s *suite) testKubeAPIServer(t *testing.T, sources []*source) {
 				return
 			}
 			s.scenario(t, "refused-email-unverified", func(t *testing.T) {
-				unv := s.passwordGrant(t, src.Torii, k8sClientID, k8sClientSecret, staticUnverified, k8sScopes)
+				unv := s.passwordGrant(t, src.Torii, k8sClientID, k8sClientSecret, staticUnverified(), k8sScopes)
 				if v, ok := jwtClaims(t, unv.IDToken)["email_verified"]; !ok || v != false {
 					t.Errorf("torii's ID token for an emailVerified: false user has email_verified %v (present %v), want false", v, ok)
 				}

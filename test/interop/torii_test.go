@@ -109,18 +109,21 @@ func staticClients() []staticClient {
 	}
 }
 
-// Static users. jane is the one every client logs in as; unverified has
-// emailVerified: false.
-var (
-	staticJane = person{
+// Static users. staticJane is the one every client logs in as;
+// staticUnverified has emailVerified: false.
+func staticJane() person {
+	return person{
 		Login: "jane@example.com", Password: "jane-static-password", Email: "jane@example.com",
 		PreferredUsername: "jane", Groups: []string{"admins", "developers"},
 	}
-	staticUnverified = person{
+}
+
+func staticUnverified() person {
+	return person{
 		Login: "unverified@example.com", Password: "unverified-password", Email: "unverified@example.com",
 		PreferredUsername: "unverified", Groups: []string{"developers"},
 	}
-)
+}
 
 func staticPasswords(t *testing.T) []staticPassword {
 	t.Helper()
@@ -132,12 +135,13 @@ func staticPasswords(t *testing.T) []staticPassword {
 		return string(h)
 	}
 	no := false
+	jane, unv := staticJane(), staticUnverified()
 	return []staticPassword{
-		{Email: staticJane.Email, Hash: hash(staticJane.Password), Username: "Jane Doe", PreferredUsername: "jane",
-			UserID: "08a8684b-db88-4b73-90a9-3cd1661f5466", Groups: staticJane.Groups},
-		{Email: staticUnverified.Email, Hash: hash(staticUnverified.Password), Username: "Unverified User",
+		{Email: jane.Email, Hash: hash(jane.Password), Username: "Jane Doe", PreferredUsername: "jane",
+			UserID: "08a8684b-db88-4b73-90a9-3cd1661f5466", Groups: jane.Groups},
+		{Email: unv.Email, Hash: hash(unv.Password), Username: "Unverified User",
 			PreferredUsername: "unverified", UserID: "7c4c7a1c-5a0e-4a8e-9d0b-3f3e8f1f0c11",
-			Groups: staticUnverified.Groups, EmailVerified: &no},
+			Groups: unv.Groups, EmailVerified: &no},
 	}
 }
 
