@@ -114,6 +114,11 @@ func (c *Config) validate() error {
 		if !cl.Public && cl.Secret == "" {
 			errs = append(errs, fmt.Errorf("client %q is confidential but has no secret", cl.ID))
 		}
+		for _, u := range cl.RedirectURIs {
+			if err := ValidRedirectURI(u); err != nil {
+				errs = append(errs, fmt.Errorf("client %q: redirect URI %q: %w", cl.ID, u, err))
+			}
+		}
 	}
 	conns := map[string]bool{}
 	for _, cn := range c.Connectors {

@@ -509,3 +509,28 @@ func TestExamplesAreValid(t *testing.T) {
 		})
 	}
 }
+
+func TestRedirectURIRefusedAtLoad(t *testing.T) {
+	c, err := ParseConfig("config.yaml", []byte(`issuer: http://127.0.0.1:5556/dex
+storage: {type: memory}
+web: {http: 127.0.0.1:5556}
+staticClients:
+- id: app
+  secret: s
+  redirectURIs: ["https://user@app.example/cb", "https://app.example/cb#frag", "https://app.example/ok"]
+`), func(string) (string, bool) { return "", false })
+	if err == nil {
+		err = c.Validate()
+	}
+	if err == nil {
+		t.Fatal("bad redirect URIs loaded")
+	}
+	for _, want := range []string{"redirectURIs[0]", "redirectURIs[1]"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "redirectURIs[2]") {
+		t.Errorf("a valid URI refused:\n%v", err)
+	}
+}

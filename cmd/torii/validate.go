@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/torii-idp/torii/connector/static"
+	"github.com/torii-idp/torii/server"
 )
 
 // Validate runs the checks that involve several keys and returns every
@@ -132,12 +133,8 @@ func (c *Config) validateClients() {
 			}
 		}
 		for j, r := range cl.RedirectURIs {
-			u, err := url.Parse(r)
-			switch {
-			case r == "" || err != nil:
-				d.at(index(join(p, "redirectURIs"), j), "%q is not a URI", r)
-			case u.Fragment != "" || strings.Contains(r, "#"):
-				d.at(index(join(p, "redirectURIs"), j), "%q must not contain a fragment", r)
+			if err := server.ValidRedirectURI(r); err != nil {
+				d.at(index(join(p, "redirectURIs"), j), "%q cannot be used as a redirect URI: %v", r, err)
 			}
 		}
 	}
