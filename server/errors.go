@@ -71,7 +71,7 @@ func errorRedirect(w http.ResponseWriter, r *http.Request, log *slog.Logger, iss
 // redirect sends a 303 to location exactly as given (http.Redirect would
 // rewrite a relative redirect URI such as Kubeflow's /oauth2/callback).
 func redirect(w http.ResponseWriter, location string) {
-	w.Header().Set("Location", location)
+	w.Header().Set("Location", escapeNonASCII(location))
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusSeeOther)
 }
@@ -89,4 +89,29 @@ func appendQuery(uri string, v url.Values) string {
 		sep = ""
 	}
 	return uri + sep + v.Encode()
+}
+
+// escapeNonASCII percent-encodes raw non-ASCII bytes (a redirect URI may be
+// registered or sent with them) so the Location header is plain ASCII; it
+// changes nothing else, so the URI keeps its meaning.
+func escapeNonASCII(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x80 {
+			if b != nil {
+				b = append(b, c)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(s)+16), s[:i]...)
+		}
+		b = append(b, '%', hex[c>>4], hex[c&15])
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
 }
