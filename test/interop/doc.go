@@ -2,5 +2,5 @@
 // people point at an OpenID Connect provider (kube-apiserver's OIDC
 // authenticator, oauth2-proxy, kubelogin, openid-client, Chromium) and
 // checks that each one works. Everything is in the tests; see
-// docs/interop.md.
+// README.md ("Works with").
 package interop

@@ -76,7 +76,7 @@ func (s *suite) ldapSource(t *testing.T) *source {
 	return src
 }
 
-// ldapConnector is the connector block documented in docs/interop.md.
+// ldapConnector is the connector block documented in README.md ("Works with").
 func ldapConnector(hostPort, caFile string) connectorConfig {
 	return connectorConfig{
 		Type: "ldap", ID: "ldap", Name: "LDAP",

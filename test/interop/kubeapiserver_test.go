@@ -19,7 +19,7 @@ import (
 )
 
 // authenticationConfig is the --authentication-config file the suite gives
-// kube-apiserver's JWT authenticator (docs/interop.md shows it): username
+// kube-apiserver's JWT authenticator (README.md ("Works with") shows it): username
 // from the verified email, groups with the oidc: prefix, tokens from the
 // kubernetes (password grant) and kubectl (kubelogin's browser flow)
 // clients.

@@ -34,7 +34,7 @@ func parseExecCredential(t *testing.T, stdout []byte) execCredential {
 }
 
 // kubeloginArgs are the get-token flags common to both grants (the exec
-// block of docs/interop.md).
+// block of README.md ("Works with")).
 func (s *suite) kubeloginArgs(src *source, cacheDir string) []string {
 	return []string{
 		"get-token",
