@@ -26,6 +26,7 @@ type authFlow struct {
 	pages         *pages
 	browser       browserBinding
 	logins        *passwordLogins
+	ips           ipResolver
 	responseTypes []string
 	skipApproval  bool
 	// alwaysChooser shows the connector list even with one connector
@@ -167,7 +168,7 @@ func (f *authFlow) loadRequest(w http.ResponseWriter, r *http.Request, reqID str
 		return storage.AuthRequest{}, false
 	}
 	if !f.browser.owns(r, ar.BrowserHash) {
-		f.log.WarnContext(r.Context(), "auth request used from another browser", "client_id", ar.ClientID, "client_ip", clientIP(r))
+		f.log.WarnContext(r.Context(), "auth request used from another browser", "client_id", ar.ClientID, "client_ip", f.ips.clientIP(r))
 		f.pages.errorPage(w, r, http.StatusForbidden, "Login started elsewhere",
 			"This login was started in another browser (or your cookies are disabled). Start again from the application.")
 		return storage.AuthRequest{}, false

@@ -2,6 +2,7 @@ package server
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/torii-idp/torii/connector"
@@ -42,6 +43,10 @@ type Config struct {
 	// AllowedOrigins enables CORS for these origins ("*" for any) on the
 	// discovery, keys, token and userinfo endpoints.
 	AllowedOrigins []string
+
+	// ClientIP says how to find a client's IP address behind proxies, for
+	// login throttling and logs (Dex's web.clientRemoteIP).
+	ClientIP ClientIPConfig
 
 	// Web holds the look of the pages.
 	Web WebConfig
@@ -106,4 +111,12 @@ type ThrottleConfig struct {
 	Window      time.Duration
 	Ban         time.Duration
 	Disabled    bool
+}
+
+// ClientIPConfig trusts a header (X-Forwarded-For, X-Real-IP, ...) only when
+// the TCP peer is one of TrustedProxies; the client is then the rightmost
+// address in the header that is not itself a trusted proxy.
+type ClientIPConfig struct {
+	Header         string
+	TrustedProxies []netip.Prefix
 }

@@ -14,6 +14,7 @@ import (
 type passwordGrant struct {
 	conn    Connector
 	logins  *passwordLogins
+	ips     ipResolver
 	clients map[string]Client
 	minter  *minter
 	refresh *refreshIssuer
@@ -36,7 +37,7 @@ func (g *passwordGrant) handle(ctx context.Context, r *http.Request, client Clie
 	if err != nil {
 		return nil, err
 	}
-	ident, err := g.logins.login(ctx, g.conn, scopes.connectorScopes(), username, password, clientIP(r))
+	ident, err := g.logins.login(ctx, g.conn, scopes.connectorScopes(), username, password, g.ips.clientIP(r))
 	switch {
 	case errors.Is(err, errBadCredentials):
 		return nil, oauth2.InvalidGrant("invalid username or password")

@@ -43,7 +43,7 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 	}
 	username, password := r.PostForm.Get("login"), r.PostForm.Get("password")
 	d.Username = strings.TrimSpace(username)
-	ident, err := f.logins.login(r.Context(), conn, scopeSet(ar.Scopes).connectorScopes(), username, password, clientIP(r))
+	ident, err := f.logins.login(r.Context(), conn, scopeSet(ar.Scopes).connectorScopes(), username, password, f.ips.clientIP(r))
 	switch {
 	case errors.Is(err, errBadCredentials):
 		d.Error = "Invalid username or password."

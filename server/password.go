@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -108,12 +109,46 @@ func (p *passwordLogins) pad(ctx context.Context, connID string, took time.Durat
 	}
 }
 
-// clientIP is the peer address (X-Forwarded-For is not trusted: any client
-// could set it).
-func clientIP(r *http.Request) string {
+// ipResolver finds the client address of a request: the TCP peer, or,
+// when the peer is a trusted proxy, the last untrusted hop of the
+// configured header. An untrusted peer cannot choose its address.
+type ipResolver struct {
+	header  string
+	trusted []netip.Prefix
+}
+
+func (p ipResolver) isTrusted(a netip.Addr) bool {
+	for _, pr := range p.trusted {
+		if pr.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p ipResolver) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil || p.header == "" || !p.isTrusted(peer) {
+		return host
+	}
+	var hops []string
+	for _, v := range r.Header.Values(p.header) {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a malformed hop: stop at the last address we could trust
+		}
+		client = a.Unmap()
+		if !p.isTrusted(client) {
+			break
+		}
+	}
+	return client.String()
 }

@@ -28,6 +28,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		return nil, err
 	}
 	logins := newPasswordLogins(c.Throttle, c.Logger, c.Now)
+	ips := ipResolver{header: c.ClientIP.Header, trusted: c.ClientIP.TrustedProxies}
 	m := &minter{issuer: iss, signer: sig, ttl: c.Expiry.IDTokens, now: c.Now, clients: clients}
 	ri := &refreshIssuer{store: c.Storage, policy: c.Expiry.RefreshTokens, now: c.Now}
 	canRefresh := func(id string) bool { cn, ok := byID[id]; return ok && cn.Refresh != nil }
@@ -37,7 +38,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		grantRefreshToken:      &refreshGrant{store: c.Storage, minter: m, refresh: ri, connectors: byID, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger},
 	}
 	if pc, ok := byID[c.PasswordConnector]; ok {
-		grants[grantPassword] = &passwordGrant{conn: pc, logins: logins, clients: clients, minter: m, refresh: ri, now: c.Now}
+		grants[grantPassword] = &passwordGrant{conn: pc, logins: logins, ips: ips, clients: clients, minter: m, refresh: ri, now: c.Now}
 	}
 	grants = enabledGrants(grants, c.GrantTypes)
 	var grantNames []string
@@ -54,7 +55,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	flow := &authFlow{
 		issuer: iss, store: c.Storage, clients: clients, connectors: c.Connectors, byID: byID,
 		pages: pg, browser: browserBinding{path: iss.Path, secure: strings.HasPrefix(iss.URL, "https://")},
-		logins: logins, responseTypes: c.ResponseTypes, skipApproval: c.SkipApprovalScreen, alwaysChooser: c.AlwaysShowLoginScreen,
+		logins: logins, ips: ips, responseTypes: c.ResponseTypes, skipApproval: c.SkipApprovalScreen, alwaysChooser: c.AlwaysShowLoginScreen,
 		authReqTTL: c.Expiry.AuthRequests, now: c.Now, log: c.Logger,
 	}
 	for i := range flow.connectors {

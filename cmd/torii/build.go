@@ -132,6 +132,7 @@ func (c *Config) serverConfig(store storage.Storage, conns []server.Connector, l
 		SigningAlgorithm:      c.SigningAlgorithm,
 		Headers:               c.Web.Headers,
 		AllowedOrigins:        c.Web.AllowedOrigins,
+		ClientIP:              c.Web.ClientIP,
 		Web:                   c.Frontend,
 		Logger:                logger,
 	}

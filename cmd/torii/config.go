@@ -87,6 +87,7 @@ type WebConfig struct {
 	TLSMaxVersion   uint16
 	Headers         map[string]string
 	AllowedOrigins  []string
+	ClientIP        server.ClientIPConfig
 }
 
 // TelemetryConfig is the telemetry block.

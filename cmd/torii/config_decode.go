@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -56,10 +57,36 @@ func (c *Config) decodeWeb(n *yaml.Node, path string) {
 		},
 		"headers":        c.decodeHeaders,
 		"allowedOrigins": func(n *yaml.Node, p string) { c.Web.AllowedOrigins = d.strList(n, p) },
+		"clientRemoteIP": c.decodeClientRemoteIP,
 	}, map[string]string{
 		"allowedHeaders": "web.allowedHeaders (extra CORS request headers)",
-		"clientRemoteIP": "web.clientRemoteIP (client IP from a proxy header)",
 	})
+}
+
+// decodeClientRemoteIP reads Dex's web.clientRemoteIP: the header that
+// carries the client address, trusted only from trustedProxies (CIDRs or
+// single addresses).
+func (c *Config) decodeClientRemoteIP(n *yaml.Node, path string) {
+	d := c.d
+	d.mapping(n, path, fields{
+		"header": func(n *yaml.Node, p string) {
+			c.Web.ClientIP.Header = http.CanonicalHeaderKey(strings.TrimSpace(d.str(n, p)))
+		},
+		"trustedProxies": func(n *yaml.Node, p string) {
+			for i, v := range d.strList(n, p) {
+				pr, err := netip.ParsePrefix(v)
+				if err != nil {
+					a, aerr := netip.ParseAddr(v)
+					if aerr != nil {
+						d.at(index(p, i), "%q is not an IP address or CIDR", v)
+						continue
+					}
+					pr = netip.PrefixFrom(a, a.BitLen())
+				}
+				c.Web.ClientIP.TrustedProxies = append(c.Web.ClientIP.TrustedProxies, pr.Masked())
+			}
+		},
+	}, nil)
 }
 
 func tlsVersion(s string) uint16 {

@@ -534,3 +534,25 @@ staticClients:
 		t.Errorf("a valid URI refused:\n%v", err)
 	}
 }
+
+func TestClientRemoteIP(t *testing.T) {
+	parse := func(web string) (*Config, error) {
+		c, err := ParseConfig("config.yaml", []byte("issuer: http://127.0.0.1:5556/dex\nstorage: {type: memory}\nweb:\n  http: 127.0.0.1:5556\n"+web), nil)
+		if err == nil {
+			err = c.Validate()
+		}
+		return c, err
+	}
+	c, err := parse("  clientRemoteIP:\n    header: x-forwarded-for\n    trustedProxies: [10.0.0.0/8, 192.168.1.7, 'fd00::/8']\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Web.ClientIP
+	if got.Header != "X-Forwarded-For" || len(got.TrustedProxies) != 3 || got.TrustedProxies[1].String() != "192.168.1.7/32" {
+		t.Errorf("clientRemoteIP = %+v", got)
+	}
+	_, err = parse("  clientRemoteIP:\n    header: X-Forwarded-For\n    trustedProxies: [10.0.0.0/33, nope]\n")
+	if err == nil || !strings.Contains(err.Error(), "trustedProxies[0]") || !strings.Contains(err.Error(), "trustedProxies[1]") {
+		t.Errorf("bad proxies: %v", err)
+	}
+}
