@@ -35,14 +35,29 @@ func TestLoginBoundToBrowser(t *testing.T) {
 			t.Errorf("POST without cookie: %d", p.status)
 		}
 	})
-	t.Run("missing csrf field", func(t *testing.T) {
+	t.Run("missing csrf field from a browser", func(t *testing.T) {
 		f := url.Values{}
 		for k, v := range form {
 			f[k] = v
 		}
 		f.Del("csrf")
+		for _, h := range [][2]string{{"Origin", e.srv.URL}, {"Sec-Fetch-Site", "same-origin"}, {"Origin", "https://evil.example"}} {
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+action, strings.NewReader(f.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set(h[0], h[1])
+			if p := alice.do(req); p.status != http.StatusForbidden {
+				t.Errorf("browser POST (%s: %s) without csrf: %d", h[0], h[1], p.status)
+			}
+		}
+	})
+	t.Run("wrong csrf field", func(t *testing.T) {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		f.Set("csrf", "forged")
 		if p := alice.post(action, f); p.status != http.StatusForbidden {
-			t.Errorf("POST without csrf: %d", p.status)
+			t.Errorf("POST with a forged csrf: %d", p.status)
 		}
 	})
 	t.Run("the right browser succeeds once", func(t *testing.T) {
@@ -105,5 +120,31 @@ func TestAlwaysShowLoginScreen(t *testing.T) {
 	p := e.browser().get(e.oauth2Config().AuthCodeURL("s"))
 	if p.status != 200 || !strings.Contains(p.body, `href="/dex/auth/local?req=`) {
 		t.Fatalf("chooser with one connector: %d %q", p.status, p.location)
+	}
+}
+
+// Kubeflow users script Dex logins: follow the redirects from /auth with a
+// cookie session, then post only login and password to the page's URL.
+func TestScriptedLoginLikeKubeflowClients(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	start := func() string { // the login page's URL, reached by following redirects
+		p := b.get(e.oauth2Config().AuthCodeURL("s"))
+		if !strings.HasPrefix(p.location, "/dex/auth/local?req=") {
+			t.Fatalf("no redirect to the login page: %d %q", p.status, p.location)
+		}
+		return p.location
+	}
+	dexStyle := func(loginURL string) string {
+		return "/dex/auth/local/login?state=" + strings.TrimPrefix(loginURL, "/dex/auth/local?req=")
+	}
+	for name, target := range map[string]func(string) string{
+		"torii's URL": func(u string) string { return u },
+		"Dex's URL":   dexStyle,
+	} {
+		got := b.post(target(start()), url.Values{"login": {"jane@example.com"}, "password": {"correct horse"}})
+		if !strings.HasPrefix(got.location, webRedirect) {
+			t.Errorf("scripted POST to %s: %d %q", name, got.status, got.location)
+		}
 	}
 }

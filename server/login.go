@@ -22,6 +22,9 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reqID := r.Form.Get("req")
+	if reqID == "" {
+		reqID = r.Form.Get("state") // Dex's /auth/{connector}/login?state=...
+	}
 	ar, ok := f.loadRequest(w, r, reqID)
 	if !ok {
 		return

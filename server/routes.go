@@ -81,6 +81,9 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		r.Post("/auth", flow.authorize)
 		r.Get("/auth/{connector}", flow.login)
 		r.Post("/auth/{connector}", flow.login)
+		// Dex's own password-form address, for scripts written against it.
+		r.Get("/auth/{connector}/login", flow.login)
+		r.Post("/auth/{connector}/login", flow.login)
 		r.Get("/approval", flow.approval)
 		r.Post("/approval", flow.approval)
 		r.Get("/healthz", health.live)
