@@ -34,7 +34,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	canRefresh := func(id string) bool { cn, ok := byID[id]; return ok && cn.Refresh != nil }
 
 	grants := map[string]grant{
-		grantAuthorizationCode: &codeGrant{store: c.Storage, minter: m, refresh: ri, canRefresh: canRefresh, now: c.Now, revokeFor: c.Expiry.IDTokens},
+		grantAuthorizationCode: &codeGrant{store: c.Storage, minter: m, refresh: ri, canRefresh: canRefresh, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger},
 		grantRefreshToken:      &refreshGrant{store: c.Storage, minter: m, refresh: ri, connectors: byID, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger},
 	}
 	if pc, ok := byID[c.PasswordConnector]; ok {

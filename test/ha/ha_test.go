@@ -215,8 +215,6 @@ func TestCodeRedeemedOnceAcrossReplicas(t *testing.T) {
 // at the same moment elsewhere is a replay, so it must revoke what the
 // winning exchange produced (RFC 6749 §4.1.2), including its refresh token.
 func TestConcurrentCodeReplayRevokes(t *testing.T) {
-	t.Skip("known server bug (reported): codeGrant stores the refresh token after redeeming the code, " +
-		"so a concurrent replay's RevokeGrant runs before the token exists and misses it")
 	clk := newClock()
 	d, a, b := twoReplicas(t, clk)
 	for round := range 4 {
