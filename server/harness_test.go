@@ -20,30 +20,16 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/torii-idp/torii/connector"
+	"github.com/torii-idp/torii/internal/testclock"
 	"github.com/torii-idp/torii/server"
 	"github.com/torii-idp/torii/storage"
 	"github.com/torii-idp/torii/storage/memory"
 )
 
 // clock is an injectable time source tests can move forward.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return testclock.New(time.Now().Truncate(time.Second)) }
 
 // fakeUsers is a unit-test password connector (the real ones are tested in
 // their own packages and in the interop suite).

@@ -22,12 +22,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/torii-idp/torii/connector"
+	"github.com/torii-idp/torii/internal/testclock"
 	"github.com/torii-idp/torii/server"
 	"github.com/torii-idp/torii/storage"
 	"github.com/torii-idp/torii/storage/postgres"
@@ -45,24 +45,9 @@ const (
 
 // clock is the injected time source shared by the replicas (as NTP keeps
 // real replicas' clocks together).
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return testclock.New(time.Now().UTC().Truncate(time.Second)) }
 
 // users is a cheap password connector (no bcrypt), so the tests and
 // benchmarks measure storage and the protocol, not password hashing.
