@@ -62,8 +62,11 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Server{handler: r, cancel: cancel, done: make(chan struct{})}
 	go func() {
-		<-ctx.Done()
-		cancel()
+		select {
+		case <-ctx.Done():
+			cancel()
+		case <-bg.Done(): // Close was called
+		}
 	}()
 	go func() {
 		defer close(s.done)
