@@ -46,22 +46,17 @@ type federatedClaims struct {
 // idTokenClaims is the payload of ID tokens and (with the access-token
 // fields set) of access tokens.
 type idTokenClaims struct {
-	Issuer          string           `json:"iss"`
-	Subject         string           `json:"sub"`
-	Audience        audience         `json:"aud"`
-	AuthorizedParty string           `json:"azp,omitempty"`
-	Expiry          int64            `json:"exp"`
-	IssuedAt        int64            `json:"iat"`
-	AuthTime        int64            `json:"auth_time,omitempty"`
-	Nonce           string           `json:"nonce,omitempty"`
-	AccessTokenHash string           `json:"at_hash,omitempty"`
-	CodeHash        string           `json:"c_hash,omitempty"`
-	Email           string           `json:"email,omitempty"`
-	EmailVerified   *bool            `json:"email_verified,omitempty"`
-	Groups          []string         `json:"groups,omitempty"`
-	Name            string           `json:"name,omitempty"`
-	PreferredName   string           `json:"preferred_username,omitempty"`
-	FederatedClaims *federatedClaims `json:"federated_claims,omitempty"`
+	Issuer          string   `json:"iss"`
+	Subject         string   `json:"sub"`
+	Audience        audience `json:"aud"`
+	AuthorizedParty string   `json:"azp,omitempty"`
+	Expiry          int64    `json:"exp"`
+	IssuedAt        int64    `json:"iat"`
+	AuthTime        int64    `json:"auth_time,omitempty"`
+	Nonce           string   `json:"nonce,omitempty"`
+	AccessTokenHash string   `json:"at_hash,omitempty"`
+	CodeHash        string   `json:"c_hash,omitempty"`
+	scopedClaims
 
 	// Access tokens only.
 	TokenUse string `json:"token_use,omitempty"`
@@ -70,6 +65,18 @@ type idTokenClaims struct {
 }
 
 const tokenUseAccess = "access"
+
+// scopedClaims are the identity claims the email, groups, profile and
+// federated:id scopes release; ID tokens, access tokens and /userinfo carry
+// the same ones.
+type scopedClaims struct {
+	Email           string           `json:"email,omitempty"`
+	EmailVerified   *bool            `json:"email_verified,omitempty"`
+	Groups          []string         `json:"groups,omitempty"`
+	Name            string           `json:"name,omitempty"`
+	PreferredName   string           `json:"preferred_username,omitempty"`
+	FederatedClaims *federatedClaims `json:"federated_claims,omitempty"`
+}
 
 // minter signs ID and access tokens.
 type minter struct {

@@ -23,13 +23,8 @@ type userinfoHandler struct {
 }
 
 type userinfo struct {
-	Subject         string           `json:"sub"`
-	Email           string           `json:"email,omitempty"`
-	EmailVerified   *bool            `json:"email_verified,omitempty"`
-	Groups          []string         `json:"groups,omitempty"`
-	Name            string           `json:"name,omitempty"`
-	PreferredName   string           `json:"preferred_username,omitempty"`
-	FederatedClaims *federatedClaims `json:"federated_claims,omitempty"`
+	Subject string `json:"sub"`
+	scopedClaims
 }
 
 func (h *userinfoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -46,9 +41,7 @@ func (h *userinfoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(userinfo{
-		Subject: claims.Subject, Email: claims.Email, EmailVerified: claims.EmailVerified,
-		Groups: claims.Groups, Name: claims.Name, PreferredName: claims.PreferredName,
-		FederatedClaims: claims.FederatedClaims,
+		Subject: claims.Subject, scopedClaims: claims.scopedClaims,
 	})
 }
 
