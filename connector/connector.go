@@ -6,6 +6,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"net/url"
 )
 
 // Identity is what a connector says about a person after a login.
@@ -31,6 +32,12 @@ type Scopes struct {
 // no longer log in; the refresh is refused with invalid_grant.
 var ErrUserGone = errors.New("connector: user no longer valid")
 
+// ErrUnavailable is wrapped by connector errors that mean the upstream (a
+// directory, an identity provider) could not be reached or did not answer
+// in time: the server tells the person to try again (temporarily_unavailable)
+// instead of failing the login for good. Test it with errors.Is.
+var ErrUnavailable = errors.New("connector: upstream unavailable")
+
 // PasswordConnector checks a username and password.
 type PasswordConnector interface {
 	// Prompt is the label of the username field ("Email", "Username").
@@ -38,6 +45,20 @@ type PasswordConnector interface {
 	// Login returns valid=false with a nil error for wrong credentials. An
 	// error means the connector could not decide (directory down, ...).
 	Login(ctx context.Context, s Scopes, username, password string) (id Identity, valid bool, err error)
+}
+
+// CallbackConnector logs a person in at an upstream identity provider: the
+// browser is sent to LoginURL and comes back to the server's callback
+// address, whose query (or form) values are handed to HandleCallback.
+type CallbackConnector interface {
+	// LoginURL returns where to send the browser. state must come back
+	// unchanged in the callback; loginState is kept by the server with the
+	// login (a nonce, a PKCE verifier) and handed back to HandleCallback.
+	LoginURL(ctx context.Context, s Scopes, callbackURL, state string) (loginURL string, loginState []byte, err error)
+	// HandleCallback finishes the login from the callback's parameters
+	// (without state, which the server has already checked). An upstream
+	// refusal is a *LoginError; ErrUnavailable means try again later.
+	HandleCallback(ctx context.Context, s Scopes, loginState []byte, params url.Values) (Identity, error)
 }
 
 // RefreshConnector is implemented by connectors that can look a person up

@@ -56,7 +56,7 @@ func (f *authFlow) approval(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PostForm.Get("approval") {
 	case "approve":
-		f.finish(w, r, ar)
+		f.complete(w, r, ar)
 	case "rejected":
 		if err := f.store.DeleteAuthRequest(r.Context(), ar.ID); err != nil {
 			f.storageErrorPage(w, r, err)

@@ -16,7 +16,7 @@ import (
 )
 
 // authFlow is the browser side of the code flow: /auth, the connector
-// pages and /approval.
+// pages and callback, and /approval; dispatch.go decides the steps.
 type authFlow struct {
 	issuer        issuer
 	store         storage.Storage
@@ -32,9 +32,11 @@ type authFlow struct {
 	// alwaysChooser shows the connector list even with one connector
 	// (Dex's oauth2.alwaysShowLoginScreen).
 	alwaysChooser bool
-	authReqTTL    time.Duration
-	now           func() time.Time
-	log           *slog.Logger
+	// completions end an approved login, by response type (see complete).
+	completions map[string]completion
+	authReqTTL  time.Duration
+	now         func() time.Time
+	log         *slog.Logger
 }
 
 // codeTTL is how long an authorization code may wait to be redeemed.
@@ -76,19 +78,7 @@ func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 		f.storageErrorPage(w, r, err)
 		return
 	}
-	if ar.ConnectorID != "" {
-		redirect(w, f.connectorURL(ar.ConnectorID, ar.ID))
-		return
-	}
-	if len(f.connectors) == 1 && !f.alwaysChooser {
-		redirect(w, f.connectorURL(f.connectors[0].ID, ar.ID))
-		return
-	}
-	d := pageData{Title: "Log in"}
-	for _, c := range f.connectors {
-		d.Connectors = append(d.Connectors, connectorLink{Name: c.Name, URL: f.connectorURL(c.ID, ar.ID)})
-	}
-	f.pages.render(w, r, http.StatusOK, "chooser.html", d)
+	f.next(w, r, ar)
 }
 
 func (f *authFlow) newAuthRequest(q url.Values, client Client, redirectURI string) (storage.AuthRequest, error) {

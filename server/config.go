@@ -75,14 +75,15 @@ type RefreshExpiry struct {
 	AbsoluteLifetime  time.Duration // 0: no absolute limit
 }
 
-// Connector is one configured connector. Password is required for now (every
-// supported connector type checks passwords); Refresh is set when the
-// connector can look a person up again.
+// Connector is one configured connector: exactly one of Password (a
+// username/password form) and Callback (a redirect to an upstream provider)
+// is set; Refresh is set when the connector can look a person up again.
 type Connector struct {
 	ID       string
 	Type     string
 	Name     string
 	Password connector.PasswordConnector
+	Callback connector.CallbackConnector
 	Refresh  connector.RefreshConnector
 }
 

@@ -6,10 +6,12 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/torii-idp/torii/connector"
 	"github.com/torii-idp/torii/storage"
 )
 
-// login handles GET and POST /auth/{connector}: the password form.
+// login handles GET and POST /auth/{connector}: the password form, or the
+// start of an upstream login for a callback connector.
 func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
@@ -27,6 +29,10 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 	}
 	ar, ok := f.loadRequest(w, r, reqID)
 	if !ok {
+		return
+	}
+	if conn.Callback != nil {
+		f.startUpstream(w, r, ar, conn)
 		return
 	}
 	d := pageData{
@@ -66,11 +72,17 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 		f.pages.render(w, r, oe.Status, "login.html", d)
 		return
 	}
+	f.loggedIn(w, r, ar, conn, ident)
+}
+
+// loggedIn records who logged in with which connector and moves on.
+func (f *authFlow) loggedIn(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest, conn Connector, ident connector.Identity) {
 	now := f.now()
-	err = f.store.UpdateAuthRequest(r.Context(), ar.ID, func(a storage.AuthRequest) (storage.AuthRequest, error) {
+	claims := claimsFromIdentity(ident)
+	err := f.store.UpdateAuthRequest(r.Context(), ar.ID, func(a storage.AuthRequest) (storage.AuthRequest, error) {
 		a.LoggedIn = true
 		a.ConnectorID = conn.ID
-		a.Claims = claimsFromIdentity(ident)
+		a.Claims = claims
 		a.ConnectorData = ident.ConnectorData
 		a.AuthTime = now
 		return a, nil
@@ -79,17 +91,13 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 		f.storageErrorPage(w, r, err)
 		return
 	}
-	ar.LoggedIn, ar.ConnectorID, ar.Claims, ar.ConnectorData, ar.AuthTime = true, conn.ID, claimsFromIdentity(ident), ident.ConnectorData, now
-	if f.skipApproval && !ar.ForceApproval {
-		f.finish(w, r, ar)
-		return
-	}
-	redirect(w, f.issuer.at("/approval")+"?req="+ar.ID)
+	ar.LoggedIn, ar.ConnectorID, ar.Claims, ar.ConnectorData, ar.AuthTime = true, conn.ID, claims, ident.ConnectorData, now
+	f.next(w, r, ar)
 }
 
-// finish turns a logged-in auth request into a code and sends the browser
-// back to the client.
-func (f *authFlow) finish(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest) {
+// issueCode is the completion of the code flow: it turns the approved auth
+// request into a code and sends the browser back to the client.
+func (f *authFlow) issueCode(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest) {
 	ctx := r.Context()
 	// Deleting first makes the request single use even if two tabs race.
 	if err := f.store.DeleteAuthRequest(ctx, ar.ID); err != nil {

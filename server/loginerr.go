@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"net"
 
 	"github.com/torii-idp/torii/connector"
 	"github.com/torii-idp/torii/server/oauth2"
@@ -14,11 +13,10 @@ import (
 // error writer.
 func loginError(err error) error {
 	var le *connector.LoginError
-	var ne net.Error
 	switch {
 	case errors.As(err, &le):
 		return &oauth2.Error{Code: "access_denied", Description: le.Message, Status: 403}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, connector.ErrUnavailable):
 		return errors.Join(oauth2.TemporarilyUnavailable("the directory did not answer; try again in a moment"), err)
 	default:
 		return err

@@ -58,6 +58,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		logins: logins, ips: ips, responseTypes: c.ResponseTypes, skipApproval: c.SkipApprovalScreen, alwaysChooser: c.AlwaysShowLoginScreen,
 		authReqTTL: c.Expiry.AuthRequests, now: c.Now, log: c.Logger,
 	}
+	flow.completions = map[string]completion{"code": flow.issueCode}
 	for i := range flow.connectors {
 		flow.connectors[i] = byID[flow.connectors[i].ID]
 	}
@@ -84,6 +85,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		// Dex's own password-form address, for scripts written against it.
 		r.Get("/auth/{connector}/login", flow.login)
 		r.Post("/auth/{connector}/login", flow.login)
+		r.Get(callbackPath, flow.callback)
 		r.Get("/approval", flow.approval)
 		r.Post("/approval", flow.approval)
 		r.Get("/healthz", health.live)

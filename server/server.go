@@ -125,8 +125,8 @@ func (c *Config) validate() error {
 	}
 	conns := map[string]bool{}
 	for _, cn := range c.Connectors {
-		if cn.ID == "" || cn.Password == nil {
-			errs = append(errs, fmt.Errorf("connector %q: id and a password connector are required", cn.ID))
+		if cn.ID == "" || (cn.Password == nil) == (cn.Callback == nil) {
+			errs = append(errs, fmt.Errorf("connector %q: an id and exactly one of a password or a callback connector are required", cn.ID))
 		}
 		if conns[cn.ID] {
 			errs = append(errs, fmt.Errorf("connector %q is listed twice", cn.ID))
@@ -135,6 +135,11 @@ func (c *Config) validate() error {
 	}
 	if c.PasswordConnector != "" && !conns[c.PasswordConnector] {
 		errs = append(errs, fmt.Errorf("oauth2.passwordConnector %q is not a configured connector", c.PasswordConnector))
+	}
+	for _, cn := range c.Connectors {
+		if cn.ID == c.PasswordConnector && cn.Password == nil {
+			errs = append(errs, fmt.Errorf("oauth2.passwordConnector %q does not check passwords", c.PasswordConnector))
+		}
 	}
 	switch c.SigningAlgorithm {
 	case "", "RS256", "ES256":

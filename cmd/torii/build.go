@@ -101,6 +101,8 @@ func closeConnectors(conns []server.Connector, logger *slog.Logger) {
 		var cl connector.Closer
 		if c, ok := cn.Password.(connector.Closer); ok {
 			cl = c
+		} else if c, ok := cn.Callback.(connector.Closer); ok {
+			cl = c
 		} else if c, ok := cn.Refresh.(connector.Closer); ok {
 			cl = c
 		}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	goldap "github.com/go-ldap/ldap/v3"
+	"github.com/torii-idp/torii/connector"
 )
 
 // counters are what the tests and the benchmark look at to see the pool
@@ -22,16 +23,17 @@ type counters struct {
 }
 
 // UnavailableError means no configured server answered (refused, timed out,
-// connection lost). It implements net.Error so that callers treat it as a
-// temporary failure.
+// connection lost). It is connector.ErrUnavailable for errors.Is, so callers
+// treat it as a temporary failure.
 type UnavailableError struct {
 	Err error
 }
 
-func (e *UnavailableError) Error() string   { return "ldap: directory unavailable: " + e.Err.Error() }
-func (e *UnavailableError) Unwrap() error   { return e.Err }
-func (e *UnavailableError) Timeout() bool   { return true }
-func (e *UnavailableError) Temporary() bool { return true }
+func (e *UnavailableError) Error() string { return "ldap: directory unavailable: " + e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, connector.ErrUnavailable) true.
+func (e *UnavailableError) Is(target error) bool { return target == connector.ErrUnavailable }
 
 // isNetworkError tells a broken connection from an LDAP result such as
 // invalidCredentials.

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/torii-idp/torii/storage"
+)
+
+// The login dispatcher. Every browser step (/auth, a connector's page or
+// callback, /approval) ends by handing the auth request to next, which is
+// the one place that decides what the person sees now; a login that needs
+// nothing more ends in complete, the one place that hands the result to
+// whatever started it (a code for the client today).
+
+// completion ends an approved login: it redirects the browser to wherever
+// the login was for, or renders a page saying it is done.
+type completion func(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest)
+
+// next decides the next step of a browser login: the connector chooser,
+// the chosen connector's login (its password form or the upstream
+// redirect), the approval page, or completion.
+func (f *authFlow) next(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest) {
+	switch {
+	case !ar.LoggedIn && ar.ConnectorID == "" && (len(f.connectors) != 1 || f.alwaysChooser):
+		f.chooser(w, r, ar)
+	case !ar.LoggedIn:
+		id := ar.ConnectorID
+		if id == "" {
+			id = f.connectors[0].ID
+		}
+		conn, ok := f.byID[id]
+		if !ok {
+			f.pages.errorPage(w, r, http.StatusBadRequest, "Unknown login method", "This login method no longer exists. Start again from the application.")
+			return
+		}
+		f.connectorLogin(w, r, ar, conn)
+	case f.needsApproval(ar):
+		redirect(w, f.issuer.at("/approval")+"?req="+ar.ID)
+	default:
+		f.complete(w, r, ar)
+	}
+}
+
+// needsApproval reports whether the person must see the approval page
+// before the login completes.
+func (f *authFlow) needsApproval(ar storage.AuthRequest) bool {
+	return ar.ForceApproval || !f.skipApproval
+}
+
+// chooser lists the connectors; each link starts that connector's login.
+func (f *authFlow) chooser(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest) {
+	d := pageData{Title: "Log in"}
+	for _, c := range f.connectors {
+		d.Connectors = append(d.Connectors, connectorLink{Name: c.Name, URL: f.connectorURL(c.ID, ar.ID)})
+	}
+	f.pages.render(w, r, http.StatusOK, "chooser.html", d)
+}
+
+// connectorLogin sends the browser to the connector's login: the password
+// form at /auth/{connector}, or straight to the upstream provider.
+func (f *authFlow) connectorLogin(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest, conn Connector) {
+	if conn.Callback != nil {
+		f.startUpstream(w, r, ar, conn)
+		return
+	}
+	redirect(w, f.connectorURL(conn.ID, ar.ID))
+}
+
+// complete hands an approved login to the completion of its kind, chosen
+// by the auth request's response type ("code": issue an authorization
+// code; the device flow registers its own to approve a device request).
+func (f *authFlow) complete(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest) {
+	var c completion
+	if len(ar.ResponseTypes) == 1 {
+		c = f.completions[ar.ResponseTypes[0]]
+	}
+	if c == nil {
+		f.log.ErrorContext(r.Context(), "auth request without a completion", "client_id", ar.ClientID, "response_types", ar.ResponseTypes)
+		f.pages.errorPage(w, r, http.StatusInternalServerError, "Internal error", "Something went wrong on our side.")
+		return
+	}
+	c(w, r, ar)
+}

@@ -1,0 +1,80 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/torii-idp/torii/storage"
+)
+
+// callbackPath is where upstream providers send the browser back; the auth
+// request's ID travels as the OAuth2 state, as in Dex.
+const callbackPath = "/callback"
+
+// startUpstream sends the browser to a callback connector's provider,
+// keeping the connector's login state with the auth request.
+func (f *authFlow) startUpstream(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest, conn Connector) {
+	ctx := r.Context()
+	target, loginState, err := conn.Callback.LoginURL(ctx, scopeSet(ar.Scopes).connectorScopes(), f.issuer.absolute(callbackPath), ar.ID)
+	if err != nil {
+		f.upstreamErrorPage(w, r, err)
+		return
+	}
+	err = f.store.UpdateAuthRequest(ctx, ar.ID, func(a storage.AuthRequest) (storage.AuthRequest, error) {
+		if a.LoggedIn {
+			return a, errAlreadyLoggedIn
+		}
+		a.ConnectorID = conn.ID
+		a.ConnectorData = loginState
+		return a, nil
+	})
+	if errors.Is(err, errAlreadyLoggedIn) {
+		f.pages.errorPage(w, r, http.StatusBadRequest, "Already logged in", "This login is already complete. Start again from the application.")
+		return
+	}
+	if err != nil {
+		f.storageErrorPage(w, r, err)
+		return
+	}
+	redirect(w, target)
+}
+
+var errAlreadyLoggedIn = errors.New("auth request already logged in")
+
+// callback handles GET /callback: the browser back from an upstream
+// provider, with the auth request's ID as state.
+func (f *authFlow) callback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ar, ok := f.loadRequest(w, r, q.Get("state"))
+	if !ok {
+		return
+	}
+	conn, ok := f.byID[ar.ConnectorID]
+	if !ok || conn.Callback == nil || ar.LoggedIn {
+		f.pages.errorPage(w, r, http.StatusBadRequest, "Unexpected callback", "This login is not waiting for an upstream provider. Start again from the application.")
+		return
+	}
+	params := url.Values{}
+	for k, v := range q {
+		if k != "state" {
+			params[k] = v
+		}
+	}
+	ident, err := conn.Callback.HandleCallback(r.Context(), scopeSet(ar.Scopes).connectorScopes(), ar.ConnectorData, params)
+	if err != nil {
+		f.upstreamErrorPage(w, r, err)
+		return
+	}
+	f.loggedIn(w, r, ar, conn, ident)
+}
+
+// upstreamErrorPage shows why an upstream login failed, without the cause.
+func (f *authFlow) upstreamErrorPage(w http.ResponseWriter, r *http.Request, err error) {
+	oe := toOAuth2(r.Context(), f.log, loginError(err))
+	msg := "The login could not be completed. Try again, or contact your administrator."
+	if oe.Code == "access_denied" || oe.Code == "temporarily_unavailable" {
+		msg = oe.Description
+	}
+	f.pages.errorPage(w, r, oe.Status, "Login failed", msg)
+}
