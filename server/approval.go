@@ -31,10 +31,14 @@ func (f *authFlow) approval(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodPost {
-		client := f.clients[ar.ClientID]
+		client, _, err := f.clients.get(r.Context(), ar.ClientID)
+		if err != nil {
+			f.storageErrorPage(w, r, err)
+			return
+		}
 		name := client.Name
 		if name == "" {
-			name = client.ID
+			name = ar.ClientID
 		}
 		d := pageData{
 			Title: "Grant access", Action: f.issuer.at("/approval"), ReqID: ar.ID,

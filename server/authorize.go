@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -20,7 +21,7 @@ import (
 type authFlow struct {
 	issuer        issuer
 	store         storage.Storage
-	clients       map[string]Client
+	clients       *clientLookup
 	connectors    []Connector
 	byID          map[string]Connector
 	pages         *pages
@@ -50,7 +51,11 @@ func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.Form
-	client, ok := f.clients[q.Get("client_id")]
+	client, ok, err := f.clients.get(r.Context(), q.Get("client_id"))
+	if err != nil {
+		f.storageErrorPage(w, r, err)
+		return
+	}
 	if !ok {
 		f.pages.errorPage(w, r, http.StatusBadRequest, "Unknown application",
 			"The application that sent you here ("+quote(q.Get("client_id"))+") is not registered.")
@@ -68,7 +73,7 @@ func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := q.Get("state")
-	ar, err := f.newAuthRequest(q, client, redirectURI)
+	ar, err := f.newAuthRequest(r.Context(), q, client, redirectURI)
 	if err != nil {
 		errorRedirect(w, r, f.log, f.issuer.URL, redirectURI, state, err)
 		return
@@ -81,7 +86,7 @@ func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 	f.next(w, r, ar)
 }
 
-func (f *authFlow) newAuthRequest(q url.Values, client Client, redirectURI string) (storage.AuthRequest, error) {
+func (f *authFlow) newAuthRequest(ctx context.Context, q url.Values, client Client, redirectURI string) (storage.AuthRequest, error) {
 	rt := q.Get("response_type")
 	switch {
 	case rt == "":
@@ -95,7 +100,7 @@ func (f *authFlow) newAuthRequest(q url.Values, client Client, redirectURI strin
 	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
 		return storage.AuthRequest{}, oauth2.InvalidRequest("response_mode " + quote(rm) + " is not supported; use query")
 	}
-	scopes, err := parseScopes(q.Get("scope"), client, f.clients)
+	scopes, err := parseScopes(ctx, q.Get("scope"), client, f.clients)
 	if err != nil {
 		return storage.AuthRequest{}, err
 	}

@@ -18,7 +18,12 @@ type Config struct {
 
 	Storage    storage.Storage
 	Connectors []Connector
-	Clients    []Client
+	// Clients are the static clients (staticClients); they cannot be
+	// changed at run time and win over a dynamic client with the same id.
+	Clients []Client
+	// DynamicClients are looked up, on every request, when the id is not a
+	// static client's (nil: none).
+	DynamicClients ClientSource
 
 	// PasswordConnector enables grant_type=password through the named
 	// connector ("" disables it).
@@ -87,10 +92,13 @@ type Connector struct {
 	Refresh  connector.RefreshConnector
 }
 
-// Client is an OAuth2 client from staticClients.
+// Client is an OAuth2 client: from staticClients, or from DynamicClients.
 type Client struct {
-	ID           string
-	Secret       string
+	ID     string
+	Secret string
+	// SecretHash is set instead of Secret for clients from storage, whose
+	// secret torii keeps only hashed (see internal/secret).
+	SecretHash   []byte
 	Name         string
 	RedirectURIs []string
 	TrustedPeers []string

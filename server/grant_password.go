@@ -15,7 +15,7 @@ type passwordGrant struct {
 	conn    Connector
 	logins  *passwordLogins
 	ips     ipResolver
-	clients map[string]Client
+	clients *clientLookup
 	minter  *minter
 	refresh *refreshIssuer
 	now     func() time.Time
@@ -33,7 +33,7 @@ func (g *passwordGrant) handle(ctx context.Context, r *http.Request, client Clie
 	if rawScope == "" {
 		rawScope = scopeOpenID
 	}
-	scopes, err := parseScopes(rawScope, client, g.clients)
+	scopes, err := parseScopes(ctx, rawScope, client, g.clients)
 	if err != nil {
 		return nil, err
 	}

@@ -12,10 +12,7 @@ import (
 
 // newRouter builds every handler and lists every route.
 func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
-	clients := make(map[string]Client, len(c.Clients))
-	for _, cl := range c.Clients {
-		clients[cl.ID] = cl
-	}
+	clients := newClientLookup(c.Clients, c.DynamicClients)
 	byID := make(map[string]Connector, len(c.Connectors))
 	for _, cn := range c.Connectors {
 		if cn.Name == "" {
@@ -29,7 +26,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	}
 	logins := newPasswordLogins(c.Throttle, c.Logger, c.Now)
 	ips := ipResolver{header: c.ClientIP.Header, trusted: c.ClientIP.TrustedProxies}
-	m := &minter{issuer: iss, signer: sig, ttl: c.Expiry.IDTokens, now: c.Now, clients: clients}
+	m := &minter{issuer: iss, signer: sig, ttl: c.Expiry.IDTokens, now: c.Now}
 	ri := &refreshIssuer{store: c.Storage, policy: c.Expiry.RefreshTokens, now: c.Now}
 	canRefresh := func(id string) bool { cn, ok := byID[id]; return ok && cn.Refresh != nil }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -45,7 +46,7 @@ func (s scopeSet) peers() []string {
 // parseScopes splits and validates a scope parameter for client: openid is
 // required, unknown scopes are refused (as Dex does), and each audience
 // scope must name a client that trusts this one.
-func parseScopes(raw string, client Client, clients map[string]Client) (scopeSet, error) {
+func parseScopes(ctx context.Context, raw string, client Client, clients *clientLookup) (scopeSet, error) {
 	var s scopeSet
 	var unknown []string
 	for _, v := range strings.Fields(raw) {
@@ -57,7 +58,10 @@ func parseScopes(raw string, client Client, clients map[string]Client) (scopeSet
 		case strings.HasPrefix(v, scopeAudiencePrefix):
 			peer := strings.TrimPrefix(v, scopeAudiencePrefix)
 			if peer != client.ID {
-				pc, ok := clients[peer]
+				pc, ok, err := clients.get(ctx, peer)
+				if err != nil {
+					return nil, err
+				}
 				if !ok || !slices.Contains(pc.TrustedPeers, client.ID) {
 					return nil, oauth2.InvalidScope(fmt.Sprintf("client %q does not trust client %q", peer, client.ID))
 				}

@@ -25,7 +25,7 @@ type grant interface {
 }
 
 type tokenHandler struct {
-	clients map[string]Client
+	clients *clientLookup
 	grants  map[string]grant
 	log     *slog.Logger
 }
@@ -50,7 +50,7 @@ func (h *tokenHandler) serve(r *http.Request) (*oauth2.TokenResponse, error) {
 	if err := r.ParseForm(); err != nil {
 		return nil, oauth2.InvalidRequest("the request body could not be parsed")
 	}
-	client, err := h.authenticate(r)
+	client, err := h.authenticate(r.Context(), r)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (h *tokenHandler) serve(r *http.Request) (*oauth2.TokenResponse, error) {
 
 // authenticate implements client_secret_basic and client_secret_post (and
 // public clients, identified by client_id alone).
-func (h *tokenHandler) authenticate(r *http.Request) (Client, error) {
+func (h *tokenHandler) authenticate(ctx context.Context, r *http.Request) (Client, error) {
 	id, secret, basic := r.BasicAuth()
 	if basic {
 		// RFC 6749 §2.3.1: both parts are form-urlencoded inside Basic.
@@ -89,7 +89,10 @@ func (h *tokenHandler) authenticate(r *http.Request) (Client, error) {
 	if id == "" {
 		return Client{}, oauth2.InvalidClient("client authentication is required")
 	}
-	c, ok := h.clients[id]
+	c, ok, err := h.clients.get(ctx, id)
+	if err != nil {
+		return Client{}, err
+	}
 	if !ok {
 		// Compare anyway so an unknown client costs the same as a bad secret.
 		subtle.ConstantTimeCompare([]byte(secret), []byte("unknown-client-placeholder"))
@@ -98,7 +101,7 @@ func (h *tokenHandler) authenticate(r *http.Request) (Client, error) {
 	if c.Public {
 		return c, nil
 	}
-	if subtle.ConstantTimeCompare([]byte(secret), []byte(c.Secret)) != 1 {
+	if !c.verifySecret(secret) {
 		return Client{}, oauth2.InvalidClient("invalid client credentials")
 	}
 	return c, nil

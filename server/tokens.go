@@ -80,11 +80,10 @@ type scopedClaims struct {
 
 // minter signs ID and access tokens.
 type minter struct {
-	issuer  issuer
-	signer  *signer.Signer
-	ttl     time.Duration
-	now     func() time.Time
-	clients map[string]Client
+	issuer issuer
+	signer *signer.Signer
+	ttl    time.Duration
+	now    func() time.Time
 }
 
 // grantInfo is what every grant knows when it is ready to issue tokens.
