@@ -60,3 +60,17 @@ func (c Client) verifySecret(s string) bool {
 	}
 	return c.Secret != "" && subtle.ConstantTimeCompare([]byte(s), []byte(c.Secret)) == 1
 }
+
+// storedClients is the ClientSource of clients kept in storage.
+type storedClients struct{ store storage.ClientStore }
+
+func (s storedClients) Client(ctx context.Context, id string) (Client, error) {
+	c, err := s.store.GetClient(ctx, id)
+	if err != nil {
+		return Client{}, err
+	}
+	return Client{
+		ID: c.ID, SecretHash: c.SecretHash, Name: c.Name, RedirectURIs: c.RedirectURIs,
+		TrustedPeers: c.TrustedPeers, Public: c.Public, LogoURL: c.LogoURL,
+	}, nil
+}

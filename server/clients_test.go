@@ -113,3 +113,28 @@ func TestDynamicClients(t *testing.T) {
 		t.Errorf("static client while the source is down: %d", status)
 	}
 }
+
+func TestStoredClients(t *testing.T) {
+	e := newEnv(t)
+	const redirect = "https://stored.example/cb"
+	sec := secret.Generate()
+	if err := e.store.CreateClient(context.Background(), storage.Client{ID: "stored", SecretHash: secret.HashGenerated(sec),
+		RedirectURIs: []string{redirect}, Name: "Stored"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &oauth2.Config{ClientID: "stored", ClientSecret: sec, RedirectURL: redirect,
+		Endpoint: e.provider().Endpoint(), Scopes: []string{"openid"}}
+	u := e.browser().loginCode(cfg.AuthCodeURL("st"), "jane@example.com", "correct horse")
+	if _, err := cfg.Exchange(e.ctx(), u.Query().Get("code")); err != nil {
+		t.Fatalf("code flow with a client from storage: %v", err)
+	}
+	// A stored client cannot shadow a static one.
+	if err := e.store.CreateClient(context.Background(), storage.Client{ID: confidentialID, SecretHash: secret.HashGenerated(sec)}); err != nil {
+		t.Fatal(err)
+	}
+	status, _, _ := e.tokenRequest(url.Values{"grant_type": {"password"}, "username": {"jane@example.com"},
+		"password": {"correct horse"}}, confidentialID, sec)
+	if status != http.StatusUnauthorized {
+		t.Errorf("stored secret for a static client's id: %d, want 401", status)
+	}
+}

@@ -22,7 +22,8 @@ type Config struct {
 	// changed at run time and win over a dynamic client with the same id.
 	Clients []Client
 	// DynamicClients are looked up, on every request, when the id is not a
-	// static client's (nil: none).
+	// static client's; nil means the clients in Storage (those created
+	// through the admin API).
 	DynamicClients ClientSource
 
 	// PasswordConnector enables grant_type=password through the named

@@ -12,7 +12,11 @@ import (
 
 // newRouter builds every handler and lists every route.
 func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
-	clients := newClientLookup(c.Clients, c.DynamicClients)
+	dynamic := c.DynamicClients
+	if dynamic == nil {
+		dynamic = storedClients{c.Storage}
+	}
+	clients := newClientLookup(c.Clients, dynamic)
 	byID := make(map[string]Connector, len(c.Connectors))
 	for _, cn := range c.Connectors {
 		if cn.Name == "" {

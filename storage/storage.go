@@ -135,6 +135,10 @@ type GCResult struct {
 // is written atomically; returning an error aborts the update and that error
 // is returned unchanged.
 type Storage interface {
+	ClientStore
+	PasswordStore
+	RefreshLister
+
 	Close() error
 	// Ping reports whether the backend is reachable (readiness).
 	Ping(ctx context.Context) error

@@ -23,6 +23,8 @@ type Storage struct {
 	refresh       map[string]storage.RefreshToken
 	revokedGrants map[string]time.Time
 	keys          *storage.Keys
+	clients       map[string]storage.Client
+	passwords     map[string]storage.Password // by storage.PasswordKey
 }
 
 var _ storage.Storage = (*Storage)(nil)
@@ -34,6 +36,8 @@ func New() *Storage {
 		authCodes:     map[string]storage.AuthCode{},
 		refresh:       map[string]storage.RefreshToken{},
 		revokedGrants: map[string]time.Time{},
+		clients:       map[string]storage.Client{},
+		passwords:     map[string]storage.Password{},
 	}
 }
 

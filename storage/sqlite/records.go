@@ -13,6 +13,8 @@ type kinds struct {
 	authRequests kind[storage.AuthRequest]
 	authCodes    kind[storage.AuthCode]
 	refresh      kind[storage.RefreshToken]
+	clients      kind[storage.Client]
+	passwords    kind[storage.Password]
 }
 
 func newKinds() kinds {
@@ -31,6 +33,8 @@ func newKinds() kinds {
 			"id", "family_id", "client_id", "scopes", "nonce", "connector_id", "connector_data",
 			"claims", "family_created_at", "created_at", "last_used", "rotated_at", "expiry",
 		}, refreshArgs, scanRefresh),
+		clients:   newKind("clients", clientColumns, clientArgs, scanClient),
+		passwords: newKind("passwords", passwordColumns, passwordArgs, scanPassword),
 	}
 }
 
@@ -148,11 +152,13 @@ func (k *kinds) prepare(ctx context.Context, writer, reader *sql.DB) error {
 		k.authRequests.prepare(ctx, writer, reader),
 		k.authCodes.prepare(ctx, writer, reader),
 		k.refresh.prepare(ctx, writer, reader),
+		k.clients.prepare(ctx, writer, reader),
+		k.passwords.prepare(ctx, writer, reader),
 	)
 }
 
 func (k *kinds) close() error {
-	return errors.Join(k.authRequests.close(), k.authCodes.close(), k.refresh.close())
+	return errors.Join(k.authRequests.close(), k.authCodes.close(), k.refresh.close(), k.clients.close(), k.passwords.close())
 }
 
 // decodeAll decodes pairs of (JSON text, destination).

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"GarbageCollect", testGarbageCollect},
 		{"CancelledContext", testCancelledContext},
 		{"Ping", testPing},
+		{"Client/CRUD", testClientCRUD}, {"Password/CRUD", testPasswordCRUD}, {"Refresh/ListUser", testListUserRefresh}, {"Admin/CancelledContext", testAdminCancelledContext},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
