@@ -42,7 +42,9 @@ func (c *Config) openStorage(ctx context.Context, logger *slog.Logger) (storage.
 
 // openConnectors builds every connector, in login-page order. On error the
 // connectors already opened are closed. Each problem names its config path.
-func (c *Config) openConnectors(ctx context.Context, logger *slog.Logger) ([]server.Connector, error) {
+// passwords (nil for check-config) holds the password database's users
+// created through the admin API.
+func (c *Config) openConnectors(ctx context.Context, logger *slog.Logger, passwords storage.PasswordStore) ([]server.Connector, error) {
 	var out []server.Connector
 	var errs []error
 	for _, cc := range c.Connectors {
@@ -62,7 +64,7 @@ func (c *Config) openConnectors(ctx context.Context, logger *slog.Logger) ([]ser
 		out = append(out, conn)
 	}
 	if c.EnablePasswordDB {
-		db, err := static.New(c.Users)
+		db, err := static.NewDB(c.Users, passwords)
 		if err != nil {
 			errs = append(errs, &Problem{File: c.File, Line: c.d.lineOf("staticPasswords"), Path: "staticPasswords", Msg: err.Error()})
 		} else {

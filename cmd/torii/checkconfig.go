@@ -45,7 +45,7 @@ func (c *Config) checkConnectors(ctx context.Context) error {
 	}
 	check.EnablePasswordDB = c.EnablePasswordDB && !bad("staticPasswords")
 	logger := slog.New(slog.DiscardHandler)
-	conns, err := check.openConnectors(ctx, logger)
+	conns, err := check.openConnectors(ctx, logger, nil)
 	closeConnectors(conns, logger)
 	return err
 }

@@ -30,6 +30,7 @@ type Config struct {
 	Storage   StorageConfig
 	Web       WebConfig
 	Telemetry TelemetryConfig
+	GRPC      GRPCConfig
 	Logger    LoggerConfig
 
 	Expiry server.Expiry

@@ -34,9 +34,9 @@ func (c *Config) decodeRoot(root *yaml.Node) {
 		"enablePasswordDB": func(n *yaml.Node, p string) { c.EnablePasswordDB = d.boolean(n, p) },
 		"staticPasswords":  c.decodePasswords,
 		"connectors":       c.decodeConnectors,
+		"grpc":             c.decodeGRPC,
 	}, map[string]string{
 		// Top-level Dex keys torii refuses, with what they are.
-		"grpc":      "grpc (Dex's gRPC management API); clients and users are listed in this file",
 		"sessions":  "sessions (Dex's experimental login sessions)",
 		"templates": "templates (an old Dex key for the page look); use frontend.issuer and frontend.logoURL",
 	})

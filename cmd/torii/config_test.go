@@ -178,9 +178,7 @@ func TestConfigProblems(t *testing.T) {
 			want: []string{`config.yaml:4: issuerr: unknown key "issuerr"`}},
 		{name: "key set twice", yaml: minimal + "issuer: http://other/\n",
 			want: []string{`config.yaml:4: issuer: is set twice (first on line 1)`}},
-		{name: "dex keys torii does not implement", yaml: minimal + `grpc:
-  addr: 127.0.0.1:5557
-expiry:
+		{name: "dex keys torii does not implement", yaml: minimal + `expiry:
   deviceRequests: 5m
 frontend:
   dir: /srv/web
@@ -199,15 +197,14 @@ connectors:
 signer:
   type: vault
 `, want: []string{
-			`config.yaml:4: grpc: torii does not support grpc`,
-			`config.yaml:7: expiry.deviceRequests: torii does not support expiry.deviceRequests`,
-			`config.yaml:9: frontend.dir: torii does not support frontend.dir`,
-			`config.yaml:10: frontend.theme: torii does not support themes ("dark")`,
-			`config.yaml:12: oauth2.responseTypes[1]: torii does not support response type "token"`,
-			`config.yaml:13: oauth2.grantTypes[1]: torii does not support grant type "urn:ietf:params:oauth:grant-type:device_code"`,
-			`config.yaml:15: oauth2.pkce.enforce: torii does not support enforcing PKCE`,
-			`config.yaml:17: connectors[0].type: torii does not support connector type "github"`,
-			`config.yaml:23: signer.type: torii does not support signer type "vault"`,
+			`config.yaml:5: expiry.deviceRequests: torii does not support expiry.deviceRequests`,
+			`config.yaml:7: frontend.dir: torii does not support frontend.dir`,
+			`config.yaml:8: frontend.theme: torii does not support themes ("dark")`,
+			`config.yaml:10: oauth2.responseTypes[1]: torii does not support response type "token"`,
+			`config.yaml:11: oauth2.grantTypes[1]: torii does not support grant type "urn:ietf:params:oauth:grant-type:device_code"`,
+			`config.yaml:13: oauth2.pkce.enforce: torii does not support enforcing PKCE`,
+			`config.yaml:15: connectors[0].type: torii does not support connector type "github"`,
+			`config.yaml:21: signer.type: torii does not support signer type "vault"`,
 		}},
 		{name: "every problem at once", yaml: `storage:
   type: mysql

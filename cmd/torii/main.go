@@ -5,6 +5,7 @@
 //	torii check-config CONFIG    report every problem of a config file
 //	torii hash-password [--cost N]  print a bcrypt hash of a password
 //	torii version                print the version
+//	torii client|user|tokens ... manage clients, users and tokens over the admin API
 package main
 
 import (
@@ -24,6 +25,13 @@ const usage = `usage:
   torii hash-password [--cost N]   print a bcrypt hash of a password read from
                                    the terminal or stdin (cost default 10)
   torii version                    print the version
+
+admin commands (over the gRPC admin API, grpc.addr; --addr or TORII_ADMIN_ADDR,
+TLS with --ca/--cert/--key or TORII_ADMIN_CA/_CERT/_KEY; -o json):
+  torii client list|get|create|update|delete
+  torii user list|add|passwd|delete
+  torii tokens list|revoke USER [CLIENT]
+  torii sessions list|end USER
 `
 
 // run is main without the process: it returns the exit status.
@@ -45,6 +53,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return checkConfigCommand(ctx, rest[0], stdout, stderr)
 	case "hash-password":
 		return hashPasswordCommand(rest, stdin, stdout, stderr)
+	case "client":
+		return clientCommand(rest, lookupEnv, stdin, stdout, stderr)
+	case "user":
+		return userCommand(rest, lookupEnv, stdin, stdout, stderr)
+	case "tokens":
+		return tokensCommand(rest, lookupEnv, stdin, stdout, stderr)
+	case "sessions":
+		return sessionsCommand(rest, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "torii", versionString())
 		return 0

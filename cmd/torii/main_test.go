@@ -64,7 +64,7 @@ colour: blue
 		}
 		want := []string{
 			bad + ":3: storage.type: torii does not support kubernetes storage",
-			bad + ":7: grpc: torii does not support grpc",
+			bad + ":8: grpc.addr: \":5557\" is reachable from other machines: without grpc.tlsCert and grpc.tlsKey the admin API listens only on a loopback address (127.0.0.1:5557) or a Unix socket (unix:/path)",
 			bad + ":12: staticClients[0].secretEnv: environment variable TORII_TEST_UNSET_SECRET is not set",
 			bad + ":13: colour: unknown key \"colour\"",
 		}

@@ -66,7 +66,7 @@ func serve(ctx context.Context, c *Config, logger *slog.Logger, ready func(map[s
 	}
 	defer store.Close()
 
-	conns, err := c.openConnectors(ctx, logger)
+	conns, err := c.openConnectors(ctx, logger, store)
 	if err != nil {
 		return err
 	}
@@ -78,12 +78,21 @@ func serve(ctx context.Context, c *Config, logger *slog.Logger, ready func(map[s
 	}
 	defer srv.Close()
 
+	admin, err := c.startAdminAPI(store, srv, logger)
+	if err != nil {
+		return err
+	}
+	defer admin.stop()
+
 	lns, err := c.listen(srv, logger)
 	if err != nil {
 		return err
 	}
 	errc := make(chan error, len(lns))
 	addrs := map[string]string{}
+	if admin.addr != "" {
+		addrs["grpc"] = admin.addr
+	}
 	for _, l := range lns {
 		addrs[l.name] = l.ln.Addr().String()
 		logger.Info("listening", "listener", l.name, "addr", l.ln.Addr().String())

@@ -18,6 +18,7 @@ func (c *Config) Validate() error {
 	d := c.d
 	c.validateIssuer()
 	c.validateListeners()
+	c.validateGRPC()
 	c.validateUsers()
 	c.validateClients()
 	c.validateConnectors()

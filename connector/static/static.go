@@ -1,6 +1,7 @@
-// Package static is the password database listed in the config file
-// (Dex's enablePasswordDB + staticPasswords): people log in with their email
-// address and a password checked against a bcrypt hash.
+// Package static is Dex's password database (enablePasswordDB): the users
+// listed in staticPasswords and, when a store is given, those created at
+// run time through the admin API. People log in with their email address
+// and a password checked against a bcrypt hash.
 package static
 
 import (
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/torii-idp/torii/connector"
+	"github.com/torii-idp/torii/storage"
 )
 
 // ID is the connector id Dex gives its password database; `sub` values of
@@ -45,11 +47,14 @@ type User struct {
 	Groups        []string
 }
 
-// Connector checks the passwords of a fixed list of users. It is immutable
-// after New and safe for concurrent use.
+// Connector checks the passwords of a fixed list of users, then of the
+// users in its store. It is immutable after New and safe for concurrent use.
 type Connector struct {
 	byEmail map[string]*User
 	byID    map[string]*User
+	// store holds the passwords created at run time; nil: none. It is read
+	// on every login and refresh, so a change is seen by every replica.
+	store storage.PasswordStore
 	// dummy is compared against when the email is unknown, so that an
 	// unknown address costs as much time as a wrong password.
 	dummy []byte
@@ -94,10 +99,15 @@ func ParseHash(s string) ([]byte, error) {
 // New checks the users (an email, a user ID and a valid hash each; no email
 // or user ID twice) and builds the connector. It computes one bcrypt hash of
 // the highest cost in use, which takes as long as one login.
-func New(users []User) (*Connector, error) {
+func New(users []User) (*Connector, error) { return NewDB(users, nil) }
+
+// NewDB is New with a store of passwords created at run time. A static
+// user's email wins over a stored one.
+func NewDB(users []User, store storage.PasswordStore) (*Connector, error) {
 	c := &Connector{
 		byEmail: make(map[string]*User, len(users)),
 		byID:    make(map[string]*User, len(users)),
+		store:   store,
 	}
 	var errs []error
 	maxCost := MinCost
@@ -156,6 +166,12 @@ func (c *Connector) Login(ctx context.Context, s connector.Scopes, email, passwo
 		return connector.Identity{}, false, err
 	}
 	u := c.byEmail[NormalizeEmail(email)]
+	if u == nil && c.store != nil {
+		var err error
+		if u, err = c.stored(ctx, email); err != nil {
+			return connector.Identity{}, false, err
+		}
+	}
 	hash := c.dummy
 	if u != nil {
 		hash = u.Hash
@@ -174,12 +190,36 @@ func (c *Connector) Refresh(ctx context.Context, s connector.Scopes, id connecto
 		return connector.Identity{}, err
 	}
 	u := c.byID[id.UserID]
+	if u == nil && c.store != nil && id.Email != "" {
+		// Dex looks a stored user up again by email; a new user who took
+		// the address over is not the same person.
+		su, err := c.stored(ctx, id.Email)
+		if err != nil {
+			return connector.Identity{}, err
+		}
+		if su != nil && su.UserID == id.UserID {
+			u = su
+		}
+	}
 	if u == nil {
 		return connector.Identity{}, connector.ErrUserGone
 	}
 	fresh := u.identity()
 	fresh.ConnectorData = id.ConnectorData
 	return fresh, nil
+}
+
+// stored returns the user the store holds for email, or nil.
+func (c *Connector) stored(ctx context.Context, email string) (*User, error) {
+	p, err := c.store.GetPassword(ctx, NormalizeEmail(email))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("password database: %w", err)
+	}
+	// As in Dex, a stored user's email counts as verified.
+	return &User{Email: p.Email, Hash: p.Hash, Username: p.Username, UserID: p.UserID, EmailVerified: true}, nil
 }
 
 // Len is the number of users.

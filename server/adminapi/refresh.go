@@ -1,0 +1,102 @@
+package adminapi
+
+import (
+	"context"
+	"fmt"
+
+	api "github.com/dexidp/dex/api/v2"
+
+	"github.com/torii-idp/torii/server/internal/subject"
+)
+
+// family is one refresh-token family of a user: what one login with
+// offline_access started.
+type family struct {
+	id       string
+	clientID string
+	created  int64
+	lastUsed int64
+}
+
+// families returns the user's families (user_id is the `sub` of their ID
+// tokens, as in Dex), in storage order.
+func (s *Service) families(ctx context.Context, sub string) ([]family, error) {
+	userID, connID, err := subject.Decode(sub)
+	if err != nil {
+		return nil, fmt.Errorf("invalid user_id (the sub claim of the user's ID token): %v", err)
+	}
+	tokens, err := s.c.Storage.ListUserRefresh(ctx, userID, connID)
+	if err != nil {
+		return nil, s.internal(ctx, "list refresh tokens", err)
+	}
+	var out []family
+	for _, t := range tokens {
+		last := t.LastUsed
+		if last.IsZero() {
+			last = t.CreatedAt
+		}
+		if n := len(out); n > 0 && out[n-1].id == t.FamilyID {
+			// Two current tokens of one family (a reuse in the grace window).
+			out[n-1].lastUsed = max(out[n-1].lastUsed, last.Unix())
+			continue
+		}
+		created := t.FamilyCreatedAt
+		if created.IsZero() {
+			created = t.CreatedAt
+		}
+		out = append(out, family{id: t.FamilyID, clientID: t.ClientID, created: created.Unix(), lastUsed: last.Unix()})
+	}
+	return out, nil
+}
+
+// ListRefresh lists every refresh-token family of the user: Dex keeps one
+// per user and client, torii one per login, so a client may appear more
+// than once. The id is the family's id, not a token.
+func (s *Service) ListRefresh(ctx context.Context, req *api.ListRefreshReq) (*api.ListRefreshResp, error) {
+	fams, err := s.families(ctx, req.GetUserId())
+	if err != nil {
+		return nil, err
+	}
+	resp := &api.ListRefreshResp{}
+	for _, f := range fams {
+		resp.RefreshTokens = append(resp.RefreshTokens, &api.RefreshTokenRef{
+			Id: f.id, ClientId: f.clientID, CreatedAt: f.created, LastUsed: f.lastUsed,
+		})
+	}
+	return resp, nil
+}
+
+// RevokeRefresh revokes every family of the user and client: their refresh
+// tokens stop working at once, and so do the access tokens they issued.
+func (s *Service) RevokeRefresh(ctx context.Context, req *api.RevokeRefreshReq) (*api.RevokeRefreshResp, error) {
+	fams, err := s.families(ctx, req.GetUserId())
+	if err != nil {
+		return nil, err
+	}
+	until := s.c.Now().Add(s.c.RevokeFor)
+	revoked := 0
+	for _, f := range fams {
+		if f.clientID != req.GetClientId() {
+			continue
+		}
+		if err := s.c.Storage.RevokeGrant(ctx, f.id, until); err != nil {
+			return nil, s.internal(ctx, "revoke refresh token", err)
+		}
+		revoked++
+	}
+	if revoked == 0 {
+		return &api.RevokeRefreshResp{NotFound: true}, nil
+	}
+	s.audit(ctx, "refresh tokens revoked", "client_id", req.GetClientId(), "families", revoked)
+	return &api.RevokeRefreshResp{}, nil
+}
+
+// Subject is the sub torii (and Dex) give a user of a connector: what
+// ListRefreshReq.user_id and RevokeRefreshReq.user_id expect.
+func Subject(userID, connectorID string) string { return subject.Encode(userID, connectorID) }
+
+// IsSubject reports whether s is a well-formed sub.
+func IsSubject(s string) bool {
+	_, _, err := subject.Decode(s)
+	return err == nil
+}
