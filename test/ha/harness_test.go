@@ -197,12 +197,17 @@ func (tr tokenResponse) String() string {
 // token posts form to /token as the confidential client. It is safe to
 // call from any goroutine (it never calls t.Fatal).
 func (r *replica) token(form url.Values) (tokenResponse, error) {
+	return r.tokenAs(clientID, clientSecret, form)
+}
+
+// tokenAs is token as another client.
+func (r *replica) tokenAs(id, secret string, form url.Values) (tokenResponse, error) {
 	req, err := http.NewRequest(http.MethodPost, r.url(issuerPath+"/token"), strings.NewReader(form.Encode()))
 	if err != nil {
 		return tokenResponse{}, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(clientID, clientSecret)
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return tokenResponse{}, fmt.Errorf("%s: POST /token: %w", r.name, err)
@@ -334,6 +339,12 @@ var (
 // loginCode runs the browser flow (authorize, login form) and returns the
 // authorization code handed to the client.
 func (b *browser) loginCode() string {
+	b.t.Helper()
+	return b.loginCodeFor(clientID, redirectURI)
+}
+
+// loginCodeFor is loginCode for another client.
+func (b *browser) loginCodeFor(clientID, redirectURI string) string {
 	b.t.Helper()
 	q := url.Values{"client_id": {clientID}, "redirect_uri": {redirectURI}, "response_type": {"code"},
 		"scope": {"openid email offline_access"}, "state": {"st"}}
