@@ -463,6 +463,14 @@ func TestAdminAPIWithDexClient(t *testing.T) {
 				t.Errorf("revoked family's refresh: %d %v; want invalid_grant", status, body)
 			}
 		}
+		// Access tokens of a revoked family are refused too.
+		req, _ := http.NewRequest(http.MethodGet, e.issuer+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+t1["access_token"].(string))
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("userinfo with a revoked family's access token: %v %v; want 401", resp.StatusCode, err)
+		} else {
+			resp.Body.Close()
+		}
 		status, body := tokenCall(t, e.issuer, created.Id, created.Secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t3["refresh_token"].(string)}})
 		if status != http.StatusOK {
 			t.Errorf("the user's other family: %d %v; want it to work", status, body)

@@ -23,8 +23,12 @@ func newID() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
-// maxIDLen bounds client ids (they appear in URLs and tokens).
-const maxIDLen = 255
+// Bounds on what a client may hold (ids appear in URLs and tokens).
+const (
+	maxIDLen   = 255
+	maxURIs    = 100
+	maxTextLen = 2048
+)
 
 // Dex's messages for static records, which live in the config.
 const (
@@ -68,7 +72,7 @@ func (s *Service) CreateClient(ctx context.Context, req *api.CreateClientReq) (*
 	if out.Id == "" {
 		out.Id = newID()
 	}
-	if err := validClient(out.Id, out.RedirectUris, out.TrustedPeers); err != nil {
+	if err := validClient(out.Id, out.RedirectUris, out.TrustedPeers, out.Name, out.LogoUrl); err != nil {
 		return nil, fmt.Errorf("create client: %w", err)
 	}
 	if _, ok := s.clients[out.Id]; ok {
@@ -110,7 +114,7 @@ func (s *Service) UpdateClient(ctx context.Context, req *api.UpdateClientReq) (*
 	if _, ok := s.clients[req.GetId()]; ok {
 		return nil, fmt.Errorf("update client: %s", staticClientUpdate)
 	}
-	if err := validClient(req.GetId(), req.GetRedirectUris(), req.GetTrustedPeers()); err != nil {
+	if err := validClient(req.GetId(), req.GetRedirectUris(), req.GetTrustedPeers(), req.GetName(), req.GetLogoUrl()); err != nil {
 		return nil, fmt.Errorf("update client: %w", err)
 	}
 	err := s.c.Storage.UpdateClient(ctx, req.GetId(), func(c storage.Client) (storage.Client, error) {
@@ -190,10 +194,16 @@ func info(c *api.Client) *api.ClientInfo {
 
 // validClient checks what Dex does not: a client the server could not use
 // (an unusable redirect URI, an empty peer) is refused when it is created.
-func validClient(id string, redirects, peers []string) error {
+func validClient(id string, redirects, peers []string, name, logo string) error {
 	var errs []error
 	if len(id) > maxIDLen {
 		errs = append(errs, fmt.Errorf("client ID is longer than %d bytes", maxIDLen))
+	}
+	if len(redirects) > maxURIs || len(peers) > maxURIs {
+		errs = append(errs, fmt.Errorf("at most %d redirect URIs and %d trusted peers", maxURIs, maxURIs))
+	}
+	if len(name) > maxTextLen || len(logo) > maxTextLen {
+		errs = append(errs, fmt.Errorf("the name and the logo URL may be at most %d bytes each", maxTextLen))
 	}
 	for _, u := range redirects {
 		if err := server.ValidRedirectURI(u); err != nil {

@@ -60,6 +60,9 @@ func (s *Service) CreatePassword(ctx context.Context, req *api.CreatePasswordReq
 	if p.GetEmail() == "" || static.NormalizeEmail(p.GetEmail()) != storage.PasswordKey(p.GetEmail()) {
 		return nil, errors.New("create password: the email must be non-empty without surrounding spaces")
 	}
+	if len(p.GetEmail()) > maxTextLen || len(p.GetUsername()) > maxTextLen || len(p.GetUserId()) > maxIDLen {
+		return nil, fmt.Errorf("create password: the email and username may be at most %d bytes, the user ID %d", maxTextLen, maxIDLen)
+	}
 	if s.isStaticPassword(p.GetEmail()) {
 		return nil, fmt.Errorf("create password: %s", staticPasswordCreate)
 	}
@@ -88,6 +91,9 @@ func (s *Service) UpdatePassword(ctx context.Context, req *api.UpdatePasswordReq
 	}
 	if req.NewHash == nil && req.GetNewUsername() == "" {
 		return nil, errors.New("nothing to update")
+	}
+	if len(req.GetNewUsername()) > maxTextLen {
+		return nil, fmt.Errorf("update password: the username may be at most %d bytes", maxTextLen)
 	}
 	if req.NewHash != nil {
 		if err := checkCost(req.NewHash); err != nil {
