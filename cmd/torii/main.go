@@ -4,6 +4,7 @@
 //	torii serve CONFIG           run the server
 //	torii check-config CONFIG    report every problem of a config file
 //	torii hash-password [--cost N]  print a bcrypt hash of a password
+//	torii import-dex [--dry-run] DEX_CONFIG TORII_CONFIG  take over Dex's keys and tokens
 //	torii version                print the version
 //	torii client|user|tokens ... manage clients, users and tokens over the admin API
 package main
@@ -24,6 +25,9 @@ const usage = `usage:
   torii check-config CONFIG        check a config file and report every problem
   torii hash-password [--cost N]   print a bcrypt hash of a password read from
                                    the terminal or stdin (cost default 10)
+  torii import-dex [--dry-run] DEX_CONFIG TORII_CONFIG
+                                   copy Dex's signing keys and refresh tokens
+                                   into torii's storage (Dex's is only read)
   torii version                    print the version
 
 admin commands (over the gRPC admin API, grpc.addr; --addr or TORII_ADMIN_ADDR,
@@ -61,6 +65,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return tokensCommand(rest, lookupEnv, stdin, stdout, stderr)
 	case "sessions":
 		return sessionsCommand(rest, stderr)
+	case "import-dex":
+		return importDexCommand(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "torii", versionString())
 		return 0

@@ -10,7 +10,12 @@ import (
 
 // openPostgres opens the PostgreSQL backend from storage.config.
 func openPostgres(ctx context.Context, c PostgresConfig, logger *slog.Logger) (storage.Storage, error) {
-	return postgres.Open(ctx, postgres.Config{
+	return postgres.Open(ctx, postgresConfig(c), logger)
+}
+
+// postgresConfig is the postgres package's form of storage.config.
+func postgresConfig(c PostgresConfig) postgres.Config {
+	return postgres.Config{
 		Host:     c.Host,
 		Port:     c.Port,
 		Database: c.Database,
@@ -28,5 +33,5 @@ func openPostgres(ctx context.Context, c PostgresConfig, logger *slog.Logger) (s
 		MaxIdleConns:      c.MaxIdleConns,
 		ConnMaxLifetime:   c.ConnMaxLifetime,
 		DSN:               c.DSN,
-	}, logger)
+	}
 }

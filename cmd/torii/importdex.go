@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/torii-idp/torii/internal/dexmigrate"
+)
+
+const importDexUsage = "usage: torii import-dex [--dry-run] DEX_CONFIG TORII_CONFIG\n"
+
+// importDexCommand copies what torii needs of Dex's storage into torii's
+// (see docs/migrate-from-dex.md). Dex's database is only read.
+func importDexCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	dryRun := false
+	var paths []string
+	for _, a := range args {
+		switch {
+		case a == "--dry-run" || a == "-dry-run" || a == "-n":
+			dryRun = true
+		case a == "" || a[0] == '-':
+			fmt.Fprint(stderr, importDexUsage)
+			return 2
+		default:
+			paths = append(paths, a)
+		}
+	}
+	if len(paths) != 2 {
+		fmt.Fprint(stderr, importDexUsage)
+		return 2
+	}
+	dex, err := loadDexConfig(paths[0], lookupEnv)
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
+	}
+	c, err := LoadConfig(paths[1], lookupEnv)
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
+	}
+	logger := c.newLogger(stderr)
+	rep, err := importDex(ctx, dex, c, dryRun, logger)
+	if rep != nil {
+		rep.Print(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "torii import-dex: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// importDex reads Dex's storage in one read-only transaction, closes it,
+// then writes into torii's storage (which may be the same database file:
+// torii's tables do not collide with Dex's).
+func importDex(ctx context.Context, dex *dexSide, c *Config, dryRun bool, logger *slog.Logger) (*dexmigrate.Report, error) {
+	db, txOpts, err := openDexStorage(dex.Storage)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := dexmigrate.Read(ctx, db, txOpts)
+	db.Close()
+	if err != nil {
+		return nil, err
+	}
+	store, err := c.openStorage(ctx, logger)
+	if err != nil {
+		return nil, fmt.Errorf("torii storage: %w", err)
+	}
+	defer store.Close()
+	opts := dexmigrate.Options{
+		DexIDTokens: dex.IDTokens,
+		Refresh:     c.Expiry.RefreshTokens,
+		Connectors:  map[string]bool{},
+		Clients:     map[string]bool{},
+		DryRun:      dryRun,
+	}
+	for _, id := range c.connectorIDs() {
+		opts.Connectors[id] = true
+	}
+	for _, cl := range c.Clients {
+		opts.Clients[cl.ID] = true
+	}
+	return dexmigrate.Import(ctx, snap, store, opts)
+}

@@ -1,0 +1,192 @@
+package dexmigrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/torii-idp/torii/server"
+	"github.com/torii-idp/torii/storage"
+)
+
+// Options is what the import needs to know about the two sides.
+type Options struct {
+	Now func() time.Time
+	// DexIDTokens is Dex's expiry.idTokens: how long a token Dex signed
+	// stays valid (default 24h).
+	DexIDTokens time.Duration
+	// Refresh is torii's expiry.refreshTokens: imported tokens get the
+	// lifetimes torii will enforce.
+	Refresh server.RefreshExpiry
+	// Connectors and Clients are the IDs torii knows; a token for another
+	// one could never be refreshed and is skipped.
+	Connectors map[string]bool
+	Clients    map[string]bool
+	// DryRun reads torii's storage to report what would change and writes
+	// nothing.
+	DryRun bool
+}
+
+// retireMargin is added to a Dex key's lifetime, as torii's signer does
+// for its own retired keys (clock skew between replicas and clients).
+const retireMargin = 5 * time.Minute
+
+// rotatedRetention is how long an imported previous (obsolete) Dex token
+// is kept to recognise its replay, as torii keeps its own rotated tokens.
+const rotatedRetention = 7 * 24 * time.Hour
+
+// FamilyPrefix starts the family ID of every imported token: the family is
+// "dex:" and Dex's refresh ID, so a second run finds what the first wrote.
+const FamilyPrefix = "dex:"
+
+// Import writes what torii needs of snap into store and reports every item.
+// It is idempotent: what is already there is reported as unchanged and
+// left alone.
+func Import(ctx context.Context, snap Snapshot, store storage.Storage, o Options) (*Report, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.DexIDTokens <= 0 {
+		o.DexIDTokens = 24 * time.Hour
+	}
+	if o.Refresh.ReuseInterval <= 0 {
+		o.Refresh.ReuseInterval = 3 * time.Second
+	}
+	rep := &Report{DryRun: o.DryRun}
+	now := o.Now()
+	if err := importKeys(ctx, snap.Keys, store, o, now, rep); err != nil {
+		return rep, err
+	}
+	for _, t := range snap.RefreshTokens {
+		if err := importRefresh(ctx, t, store, o, now, rep); err != nil {
+			return rep, err
+		}
+	}
+	noteUnsupported(snap, rep)
+	return rep, nil
+}
+
+// importRefresh turns one Dex refresh token into a torii family holding
+// its current token and, if Dex still remembers it, the previous one as a
+// rotated token (a replay of it then revokes the family, as in torii).
+func importRefresh(ctx context.Context, t RefreshToken, store storage.Storage, o Options, now time.Time, rep *Report) error {
+	item := Item{Kind: KindRefreshToken, ID: t.ID, Detail: fmt.Sprintf("user %q, client %q, connector %q", t.Email, t.ClientID, t.ConnectorID)}
+	if reason := skipRefresh(t, o, now); reason != "" {
+		rep.add(item, Skipped, reason)
+		return nil
+	}
+	family := FamilyPrefix + t.ID
+	revoked, err := store.GrantRevoked(ctx, family)
+	if err != nil {
+		return fmt.Errorf("torii storage: %w", err)
+	}
+	if revoked {
+		rep.add(item, Skipped, "its torii family was revoked (a replay); it stays revoked")
+		return nil
+	}
+	cur := refreshRow(t, family, t.Token, o.Refresh, now)
+	if _, err := store.GetRefresh(ctx, cur.ID); err == nil {
+		rep.add(item, Unchanged, "already imported")
+		return nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("torii storage: %w", err)
+	}
+	if o.DryRun {
+		rep.add(item, Imported, "")
+		return nil
+	}
+	// The previous token first: the current one is the marker of a
+	// finished import, so an interrupted run is completed by the next.
+	if t.ObsoleteToken != "" && t.ObsoleteToken != t.Token {
+		old := refreshRow(t, family, t.ObsoleteToken, o.Refresh, now)
+		old.RotatedAt = t.LastUsed
+		old.Expiry = rotatedExpiry(o.Refresh, t, now)
+		if err := store.CreateRefresh(ctx, old); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+			return fmt.Errorf("torii storage: %w", err)
+		}
+	}
+	if err := store.CreateRefresh(ctx, cur); errors.Is(err, storage.ErrAlreadyExists) {
+		rep.add(item, Unchanged, "already imported")
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("torii storage: %w", err)
+	}
+	rep.add(item, Imported, "")
+	return nil
+}
+
+// skipRefresh says why a Dex token cannot become a working torii token,
+// or "" if it can.
+func skipRefresh(t RefreshToken, o Options, now time.Time) string {
+	switch {
+	case t.Token == "":
+		return "a pre-rotation Dex token (no token secret stored); its user logs in again"
+	case !o.Connectors[t.ConnectorID]:
+		return fmt.Sprintf("connector %q is not configured in torii", t.ConnectorID)
+	case !o.Clients[t.ClientID]:
+		return fmt.Sprintf("client %q is not configured in torii", t.ClientID)
+	case o.Refresh.AbsoluteLifetime > 0 && now.Sub(t.CreatedAt) > o.Refresh.AbsoluteLifetime:
+		return "expired (older than expiry.refreshTokens.absoluteLifetime)"
+	case o.Refresh.ValidIfNotUsedFor > 0 && now.Sub(t.LastUsed) > o.Refresh.ValidIfNotUsedFor:
+		return "expired (unused for longer than expiry.refreshTokens.validIfNotUsedFor)"
+	}
+	return ""
+}
+
+func refreshRow(t RefreshToken, family, secret string, p server.RefreshExpiry, now time.Time) storage.RefreshToken {
+	return storage.RefreshToken{
+		ID:            server.TokenID(RefreshTokenString(t.ID, secret)),
+		FamilyID:      family,
+		ClientID:      t.ClientID,
+		Scopes:        t.Scopes,
+		Nonce:         t.Nonce,
+		ConnectorID:   t.ConnectorID,
+		ConnectorData: t.ConnectorData,
+		Claims: storage.Claims{
+			UserID: t.UserID, Username: t.Username, PreferredUsername: t.PreferredUsername,
+			Email: t.Email, EmailVerified: t.EmailVerified, Groups: t.Groups,
+		},
+		FamilyCreatedAt: t.CreatedAt,
+		CreatedAt:       t.LastUsed,
+		LastUsed:        t.LastUsed,
+		Expiry:          familyExpiry(p, t.CreatedAt, t.LastUsed),
+	}
+}
+
+// familyExpiry is when a token of a family started at start and last used
+// at used stops being valid under p (zero: never), as torii computes it.
+func familyExpiry(p server.RefreshExpiry, start, used time.Time) time.Time {
+	var exp time.Time
+	if p.AbsoluteLifetime > 0 {
+		exp = start.Add(p.AbsoluteLifetime)
+	}
+	if p.ValidIfNotUsedFor > 0 {
+		if idle := used.Add(p.ValidIfNotUsedFor); exp.IsZero() || idle.Before(exp) {
+			exp = idle
+		}
+	}
+	return exp
+}
+
+// rotatedExpiry keeps Dex's previous token long enough to catch a replay.
+func rotatedExpiry(p server.RefreshExpiry, t RefreshToken, now time.Time) time.Time {
+	keep := now.Add(rotatedRetention)
+	if exp := familyExpiry(p, t.CreatedAt, now); !exp.IsZero() && exp.Before(keep) {
+		keep = exp
+	}
+	return keep
+}
+
+// noteUnsupported reports what Dex keeps that torii does not take over.
+func noteUnsupported(snap Snapshot, rep *Report) {
+	for _, c := range snap.Clients {
+		rep.add(Item{Kind: KindClient, ID: c.ID}, Skipped, "torii has no client storage: add the client to staticClients in torii's config")
+	}
+	for _, p := range snap.Passwords {
+		rep.add(Item{Kind: KindPassword, ID: p.Email}, Skipped, "torii has no password storage: add the user to staticPasswords in torii's config")
+	}
+	if snap.OfflineSessions > 0 {
+		rep.add(Item{Kind: KindOfflineSessions, ID: fmt.Sprint(snap.OfflineSessions)}, Skipped, "not needed: torii keeps connector data with each token family")
+	}
+}
