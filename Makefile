@@ -4,7 +4,7 @@ CONFIG  ?= examples/config.dev.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test unit interop bench fuzz vet clean
+.PHONY: all build run test unit interop dex-test bench fuzz vet clean
 
 all: build
 
@@ -16,9 +16,9 @@ run: build
 	mkdir -p var
 	./bin/torii serve $(CONFIG)
 
-# Every test: the module's tests (slapd, PostgreSQL), then the interop suite
-# with the real clients.
-test: unit interop
+# Every test: the module's tests (slapd, PostgreSQL), the interop suite
+# with the real clients, then the switch from the real Dex.
+test: unit interop dex-test
 
 unit:
 	$(GO) vet ./...
@@ -30,6 +30,12 @@ unit:
 interop:
 	cd test/interop/node && npm ci --no-audit --no-fund
 	cd test/interop && $(GO) test -mod=mod -count=1 -v -timeout 30m .
+
+# The real Dex v2.45.1 (built with cgo from test/dex/tools/dex) on SQLite
+# and PostgreSQL, then `torii import-dex` and the real torii on the same
+# config: Dex's ID and refresh tokens keep working.
+dex-test:
+	cd test/dex && $(GO) vet . && $(GO) test -mod=mod -count=1 -v -timeout 45m .
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./server/ ./storage/... ./connector/...

@@ -1,0 +1,326 @@
+package dextest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/oauth2"
+	"gopkg.in/yaml.v3"
+
+	"github.com/torii-idp/torii/internal/dexmigrate"
+	"github.com/torii-idp/torii/internal/testpg"
+)
+
+const (
+	clientID     = "example-app"
+	clientSecret = "example-app-secret"
+	aliceEmail   = "alice@example.com"
+	alicePass    = "correct horse battery staple"
+	reuseWindow  = time.Second
+)
+
+// TestImportDex runs the whole switch on each Dex storage type torii can
+// read: log in through the real Dex, stop it, import, start the real torii
+// on the same config file.
+func TestImportDex(t *testing.T) {
+	bins := buildPrograms(t)
+	t.Run("sqlite3", func(t *testing.T) {
+		dir := t.TempDir()
+		switchFromDex(t, bins, dir, map[string]any{"type": "sqlite3", "config": map[string]any{"file": filepath.Join(dir, "dex.db")}})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		pc, err := pgconn.ParseConfig(testpg.DSN(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := map[string]any{"host": pc.Host, "port": pc.Port, "database": pc.Database, "user": pc.User, "ssl": map[string]string{"mode": "disable"}}
+		if pc.Password != "" {
+			cfg["password"] = pc.Password
+		}
+		switchFromDex(t, bins, t.TempDir(), map[string]any{"type": "postgres", "config": cfg})
+	})
+}
+
+func switchFromDex(t *testing.T, bins binaries, dir string, storageBlock map[string]any) {
+	ctx := t.Context()
+	addr := freeAddr(t)
+	issuer := "http://" + addr + "/dex"
+	cfgPath := writeConfig(t, dir, issuer, addr, storageBlock)
+	redirect := "http://127.0.0.1:5555/callback"
+
+	// 1. Dex: alice logs in with offline_access.
+	dex := start(t, dir, "dex", bins.dex, "serve", cfgPath)
+	dexProvider := waitProvider(t, issuer)
+	oc := &oauth2.Config{
+		ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirect,
+		Endpoint: dexProvider.Endpoint(),
+		Scopes:   []string{oidc.ScopeOpenID, "email", "groups", "profile", oidc.ScopeOfflineAccess},
+	}
+	code := login(t, oc, aliceEmail, alicePass, "n-0S6_WzA2Mj")
+	dexTok, err := oc.Exchange(ctx, code)
+	if err != nil {
+		t.Fatalf("Dex token exchange: %v", err)
+	}
+	dexIDToken, _ := dexTok.Extra("id_token").(string)
+	if dexIDToken == "" || dexTok.RefreshToken == "" {
+		t.Fatalf("Dex gave no ID token or refresh token: %+v", dexTok)
+	}
+	// The string Dex handed out is exactly what the import rebuilds from
+	// the stored (refresh ID, token) pair.
+	id, secret, err := dexmigrate.ParseRefreshTokenString(dexTok.RefreshToken)
+	if err != nil || dexmigrate.RefreshTokenString(id, secret) != dexTok.RefreshToken {
+		t.Fatalf("Dex's refresh token %q does not round-trip (%q, %v)", dexTok.RefreshToken, id, err)
+	}
+	want := claimsOf(t, dexProvider.Verifier(&oidc.Config{ClientID: clientID}), dexIDToken)
+	if want.Email != aliceEmail || !slices.Equal(want.Groups, []string{"admins", "developers"}) {
+		t.Fatalf("Dex's ID token claims: %+v", want)
+	}
+	dex.stop(t)
+	dexRows := dumpDex(t, storageBlock)
+
+	// 2. Import: a dry run writes nothing, the import writes, a second
+	// import changes nothing; Dex's tables are never touched.
+	out := runTorii(t, bins, "import-dex", "--dry-run", cfgPath, cfgPath)
+	mustContain(t, "dry run", out, "would import:  refresh token", "would import:  key", "refresh tokens: 1 would import, 0 unchanged, 0 skipped", "dry run: torii's storage was not changed")
+	out = runTorii(t, bins, "import-dex", cfgPath, cfgPath)
+	mustContain(t, "import", out, "imported:      refresh token", "refresh tokens: 1 imported, 0 unchanged, 0 skipped", "imported:      key")
+	if strings.Contains(out, "nothing changed") {
+		t.Fatalf("the first import after a dry run found nothing to do: the dry run wrote\n%s", out)
+	}
+	out = runTorii(t, bins, "import-dex", cfgPath, cfgPath)
+	mustContain(t, "second import", out, "refresh tokens: 0 imported, 1 unchanged, 0 skipped", "nothing changed")
+	out = runTorii(t, bins, "import-dex", "--dry-run", cfgPath, cfgPath)
+	mustContain(t, "dry run after import", out, "dry run: nothing to import")
+	if after := dumpDex(t, storageBlock); after != dexRows {
+		t.Fatalf("the import changed Dex's tables:\nbefore:\n%s\nafter:\n%s", dexRows, after)
+	}
+
+	// 3. torii on the same config file.
+	start(t, dir, "torii", bins.torii, "serve", cfgPath)
+	toriiProvider := waitProvider(t, issuer)
+	verifier := toriiProvider.Verifier(&oidc.Config{ClientID: clientID})
+	oc.Endpoint = toriiProvider.Endpoint()
+
+	// (a) The ID token Dex issued verifies against torii's issuer.
+	if got := claimsOf(t, verifier, dexIDToken); got.Subject != want.Subject {
+		t.Fatalf("Dex's ID token verified with sub %q, want %q", got.Subject, want.Subject)
+	}
+
+	// (b) Dex's refresh token works at torii, for the same person.
+	first := refresh(t, oc, dexTok.RefreshToken)
+	got := claimsOf(t, verifier, idToken(t, first))
+	if got.Subject != want.Subject || got.Email != want.Email || !slices.Equal(got.Groups, want.Groups) {
+		t.Fatalf("torii's refreshed claims %+v, want Dex's %+v", got, want)
+	}
+	if got.Nonce != want.Nonce {
+		t.Fatalf("refreshed ID token nonce %q, want Dex's %q", got.Nonce, want.Nonce)
+	}
+	if first.RefreshToken == "" || first.RefreshToken == dexTok.RefreshToken {
+		t.Fatal("torii did not rotate Dex's refresh token")
+	}
+
+	// (c) The next refresh rotates as usual.
+	second := refresh(t, oc, first.RefreshToken)
+	if second.RefreshToken == "" || second.RefreshToken == first.RefreshToken {
+		t.Fatal("the second refresh did not rotate")
+	}
+	if c := claimsOf(t, verifier, idToken(t, second)); c.Subject != want.Subject {
+		t.Fatalf("second refresh: sub %q", c.Subject)
+	}
+
+	// (d) A replay of Dex's token (outside the reuse window) revokes the
+	// family: the newest token is dead too.
+	time.Sleep(reuseWindow + 500*time.Millisecond)
+	refreshFails(t, oc, dexTok.RefreshToken, "the replayed Dex token")
+	refreshFails(t, oc, second.RefreshToken, "the family's newest token after the replay")
+
+	// A later import does not bring the revoked family back.
+	out = runTorii(t, bins, "import-dex", cfgPath, cfgPath)
+	mustContain(t, "import after revocation", out, "its torii family was revoked", "nothing changed")
+	refreshFails(t, oc, dexTok.RefreshToken, "Dex's token after a re-import")
+}
+
+type idClaims struct {
+	Subject string   `json:"sub"`
+	Email   string   `json:"email"`
+	Groups  []string `json:"groups"`
+	Nonce   string   `json:"nonce"`
+}
+
+func claimsOf(t *testing.T, v *oidc.IDTokenVerifier, raw string) idClaims {
+	t.Helper()
+	tok, err := v.Verify(t.Context(), raw)
+	if err != nil {
+		t.Fatalf("verify ID token: %v", err)
+	}
+	var c idClaims
+	if err := tok.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func idToken(t *testing.T, tok *oauth2.Token) string {
+	t.Helper()
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		t.Fatal("no id_token in the refresh response")
+	}
+	return raw
+}
+
+func refresh(t *testing.T, oc *oauth2.Config, rt string) *oauth2.Token {
+	t.Helper()
+	tok, err := oc.TokenSource(t.Context(), &oauth2.Token{RefreshToken: rt}).Token()
+	if err != nil {
+		t.Fatalf("refresh at torii: %v", err)
+	}
+	return tok
+}
+
+func refreshFails(t *testing.T, oc *oauth2.Config, rt, what string) {
+	t.Helper()
+	_, err := oc.TokenSource(t.Context(), &oauth2.Token{RefreshToken: rt}).Token()
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Fatalf("%s: want invalid_grant, got %v", what, err)
+	}
+}
+
+func mustContain(t *testing.T, step, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Fatalf("%s: output lacks %q:\n%s", step, w, out)
+		}
+	}
+}
+
+// writeConfig writes the one config.yaml both Dex and torii run on.
+func writeConfig(t *testing.T, dir, issuer, addr string, storageBlock map[string]any) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(alicePass), bcrypt.MinCost+6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]any{
+		"issuer":  issuer,
+		"storage": storageBlock,
+		"web":     map[string]any{"http": addr},
+		"oauth2":  map[string]any{"skipApprovalScreen": false},
+		"expiry":  map[string]any{"refreshTokens": map[string]any{"reuseInterval": reuseWindow.String()}},
+		"staticClients": []map[string]any{{
+			"id": clientID, "name": "Example App", "secret": clientSecret,
+			"redirectURIs": []string{"http://127.0.0.1:5555/callback"},
+		}},
+		"enablePasswordDB": true,
+		"staticPasswords": []map[string]any{{
+			"email": aliceEmail, "hash": string(hash), "username": "alice",
+			"userID": "08a8684b-db88-4b73-90a9-3cd1661f5466", "groups": []string{"admins", "developers"},
+		}},
+	}
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// start runs a program with its output in dir/NAME.log; it is killed when
+// the test ends if still running.
+func start(t *testing.T, dir, name, bin string, args ...string) *process {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{name: name, cmd: cmd, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait(); logf.Close() }()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("%s log:\n%s", name, b)
+		}
+	})
+	return p
+}
+
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// waitProvider waits for the issuer's discovery document.
+func waitProvider(t *testing.T, issuer string) *oidc.Provider {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		p, err := oidc.NewProvider(ctx, issuer)
+		cancel()
+		if err == nil {
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not come up: %v", issuer, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func runTorii(t *testing.T, bins binaries, args ...string) string {
+	t.Helper()
+	out, err := exec.CommandContext(t.Context(), bins.torii, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("torii %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	t.Logf("torii %s:\n%s", strings.Join(args, " "), out)
+	return string(out)
+}
