@@ -48,6 +48,10 @@ type Config struct {
 
 	Connectors []ConnectorConfig
 
+	// ImportDex is importDex.config: a Dex config whose storage is
+	// imported when torii starts on an unused storage.
+	ImportDex string
+
 	d      *decoder
 	parsed bool // the YAML itself was readable
 }

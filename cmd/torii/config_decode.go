@@ -35,6 +35,7 @@ func (c *Config) decodeRoot(root *yaml.Node) {
 		"staticPasswords":  c.decodePasswords,
 		"connectors":       c.decodeConnectors,
 		"grpc":             c.decodeGRPC,
+		"importDex":        c.decodeImportDex,
 	}, map[string]string{
 		// Top-level Dex keys torii refuses, with what they are.
 		"sessions":  "sessions (Dex's experimental login sessions)",

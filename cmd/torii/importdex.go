@@ -4,22 +4,24 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/torii-idp/torii/internal/dexmigrate"
+	"github.com/torii-idp/torii/storage"
 )
 
-const importDexUsage = "usage: torii import-dex [--dry-run] DEX_CONFIG TORII_CONFIG\n"
+const importDexUsage = "usage: torii import-dex [--dry-run] [--force] DEX_CONFIG TORII_CONFIG\n"
 
 // importDexCommand copies what torii needs of Dex's storage into torii's
 // (see docs/migrate-from-dex.md). Dex's database is only read.
 func importDexCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	dryRun := false
+	dryRun, force := false, false
 	var paths []string
 	for _, a := range args {
 		switch {
 		case a == "--dry-run" || a == "-dry-run" || a == "-n":
 			dryRun = true
+		case a == "--force" || a == "-force":
+			force = true
 		case a == "" || a[0] == '-':
 			fmt.Fprint(stderr, importDexUsage)
 			return 2
@@ -42,7 +44,13 @@ func importDexCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 		return 1
 	}
 	logger := c.newLogger(stderr)
-	rep, err := importDex(ctx, dex, c, dryRun, logger)
+	store, err := c.openStorage(ctx, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "torii import-dex: torii storage: %v\n", err)
+		return 1
+	}
+	defer store.Close()
+	rep, err := importDex(ctx, dex, c, store, dryRun, force)
 	if rep != nil {
 		rep.Print(stdout)
 	}
@@ -56,7 +64,7 @@ func importDexCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 // importDex reads Dex's storage in one read-only transaction, closes it,
 // then writes into torii's storage (which may be the same database file:
 // torii's tables do not collide with Dex's).
-func importDex(ctx context.Context, dex *dexSide, c *Config, dryRun bool, logger *slog.Logger) (*dexmigrate.Report, error) {
+func importDex(ctx context.Context, dex *dexSide, c *Config, store storage.Storage, dryRun, force bool) (*dexmigrate.Report, error) {
 	db, txOpts, err := openDexStorage(dex.Storage)
 	if err != nil {
 		return nil, err
@@ -66,17 +74,13 @@ func importDex(ctx context.Context, dex *dexSide, c *Config, dryRun bool, logger
 	if err != nil {
 		return nil, err
 	}
-	store, err := c.openStorage(ctx, logger)
-	if err != nil {
-		return nil, fmt.Errorf("torii storage: %w", err)
-	}
-	defer store.Close()
 	opts := dexmigrate.Options{
 		DexIDTokens: dex.IDTokens,
 		Refresh:     c.Expiry.RefreshTokens,
 		Connectors:  map[string]bool{},
 		Clients:     map[string]bool{},
 		DryRun:      dryRun,
+		Force:       force,
 	}
 	for _, id := range c.connectorIDs() {
 		opts.Connectors[id] = true

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/torii-idp/torii/storage"
+	"github.com/torii-idp/torii/storage/memory"
 )
 
 // The command's own refusals; the import itself runs against the real Dex
@@ -30,7 +34,7 @@ func TestImportDexCommandErrors(t *testing.T) {
 	}{
 		{"no args", nil, 2, "usage: torii import-dex"},
 		{"one config", []string{torii}, 2, "usage: torii import-dex"},
-		{"unknown flag", []string{"--force", torii, torii}, 2, "usage: torii import-dex"},
+		{"unknown flag", []string{"--yes", torii, torii}, 2, "usage: torii import-dex"},
 		{"kubernetes", []string{write("k8s.yaml", "storage:\n  type: kubernetes\n  config:\n    inCluster: true\n"), torii}, 1,
 			"storage.type: import-dex reads Dex's sqlite3 and postgres storage, not kubernetes"},
 		{"no storage", []string{write("empty.yaml", "issuer: x\n"), torii}, 1, "storage: is required"},
@@ -50,5 +54,41 @@ func TestImportDexCommandErrors(t *testing.T) {
 	// Dex's database is never created by a failed import.
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Fatalf("the missing Dex database was created: %v", err)
+	}
+}
+
+// importDex at start reads Dex only on a storage torii never ran on.
+func TestImportDexAtStart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	dexCfg := filepath.Join(dir, "dex.yaml")
+	if err := os.WriteFile(dexCfg, []byte("storage:\n  type: sqlite3\n  config:\n    file: "+filepath.Join(dir, "absent.db")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &Config{ImportDex: dexCfg}
+	log := slog.New(slog.DiscardHandler)
+
+	store := memory.New()
+	if err := c.importDexAtStart(ctx, store, log); err == nil || !strings.Contains(err.Error(), "Dex's SQLite database") {
+		t.Fatalf("first start: want the unreadable Dex database reported, got %v", err)
+	}
+	if err := store.UpdateKeys(ctx, func(k storage.Keys) (storage.Keys, error) { k.Next = []byte("{}"); return k, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.importDexAtStart(ctx, store, log); err != nil {
+		t.Fatalf("a storage already in use must not read Dex again: %v", err)
+	}
+}
+
+func TestImportDexConfigKey(t *testing.T) {
+	_, err := ParseConfig("config.yaml", []byte("importDex:\n  file: x\n"), nil)
+	for _, want := range []string{"importDex.file", "importDex.config: is required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("want %q in %v", want, err)
+		}
+	}
+	c, err := ParseConfig("config.yaml", []byte("importDex:\n  config: /etc/dex/config.yaml\n"), nil)
+	if err != nil || c.ImportDex != "/etc/dex/config.yaml" {
+		t.Fatalf("%v, %q", err, c.ImportDex)
 	}
 }

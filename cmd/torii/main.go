@@ -25,7 +25,7 @@ const usage = `usage:
   torii check-config CONFIG        check a config file and report every problem
   torii hash-password [--cost N]   print a bcrypt hash of a password read from
                                    the terminal or stdin (cost default 10)
-  torii import-dex [--dry-run] DEX_CONFIG TORII_CONFIG
+  torii import-dex [--dry-run] [--force] DEX_CONFIG TORII_CONFIG
                                    copy Dex's signing keys and refresh tokens
                                    into torii's storage (Dex's is only read)
   torii version                    print the version

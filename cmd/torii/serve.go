@@ -65,6 +65,9 @@ func serve(ctx context.Context, c *Config, logger *slog.Logger, ready func(map[s
 		return fmt.Errorf("storage: %w", err)
 	}
 	defer store.Close()
+	if err := c.importDexAtStart(ctx, store, logger); err != nil {
+		return err
+	}
 
 	conns, err := c.openConnectors(ctx, logger, store)
 	if err != nil {

@@ -26,6 +26,9 @@ type Options struct {
 	// DryRun reads torii's storage to report what would change and writes
 	// nothing.
 	DryRun bool
+	// Force imports refresh tokens into a torii storage that is in use
+	// without Dex's signing key (see stale).
+	Force bool
 }
 
 // retireMargin is added to a Dex key's lifetime, as torii's signer does
@@ -55,16 +58,45 @@ func Import(ctx context.Context, snap Snapshot, store storage.Storage, o Options
 	}
 	rep := &Report{DryRun: o.DryRun}
 	now := o.Now()
+	stale, err := staleImport(ctx, snap.Keys, store)
+	if err != nil {
+		return rep, err
+	}
 	if err := importKeys(ctx, snap.Keys, store, o, now, rep); err != nil {
 		return rep, err
 	}
 	for _, t := range snap.RefreshTokens {
+		if stale && !o.Force {
+			rep.add(Item{Kind: KindRefreshToken, ID: t.ID, Detail: fmt.Sprintf("user %q, client %q, connector %q", t.Email, t.ClientID, t.ConnectorID)}, Skipped,
+				"torii's storage is in use and no longer holds Dex's signing key: a first import older than Dex's tokens could be revived (tokens torii rotated or revoked since); --force imports anyway")
+			continue
+		}
 		if err := importRefresh(ctx, t, store, o, now, rep); err != nil {
 			return rep, err
 		}
 	}
 	noteUnsupported(snap, rep)
 	return rep, nil
+}
+
+// staleImport reports whether torii's storage is in use (it has keys) but
+// does not hold Dex's current signing key. Then either the first import is
+// so old that torii dropped that key — its rotated and revoked records of
+// Dex's tokens may be gone too, and importing again would bring those
+// tokens back — or torii started without importing.
+func staleImport(ctx context.Context, k *Keys, store storage.Storage) (bool, error) {
+	stored, err := store.GetKeys(ctx)
+	if errors.Is(err, storage.ErrNotFound) || k == nil {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("torii storage: %w", err)
+	}
+	_, kid, err := publicKey(k.SigningKeyPub)
+	if err != nil {
+		return false, nil
+	}
+	return !hasKid(stored, kid), nil
 }
 
 // importRefresh turns one Dex refresh token into a torii family holding

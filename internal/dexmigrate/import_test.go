@@ -244,3 +244,32 @@ func TestImportNoKeys(t *testing.T) {
 		t.Fatalf("no keys: %q", o)
 	}
 }
+
+// A storage torii uses without Dex's signing key gets no Dex tokens unless
+// forced: they could revive what torii rotated or revoked long ago.
+func TestImportStale(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	store := memory.New()
+	if err := store.UpdateKeys(ctx, func(k storage.Keys) (storage.Keys, error) {
+		k.Retired = []storage.RetiredKey{{JWK: testJWK(t, "torii-own"), Expiry: now.Add(time.Hour)}}
+		return k, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Import(ctx, testSnapshot(t, now), store, testOptions(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := outcomes(rep)["refresh token good"]; !strings.HasPrefix(o, "skipped: torii's storage is in use and no longer holds Dex's signing key") {
+		t.Fatalf("stale import: %q", o)
+	}
+	if _, err := store.GetRefresh(ctx, server.TokenID(RefreshTokenString("good", "secret-good"))); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a stale import stored a token: %v", err)
+	}
+	o := testOptions(now)
+	o.Force = true
+	if rep, err = Import(ctx, testSnapshot(t, now), store, o); err != nil || rep.Count(KindRefreshToken, Imported) != 2 {
+		t.Fatalf("forced: %v %+v", err, rep)
+	}
+}

@@ -51,13 +51,51 @@ func TestImportDex(t *testing.T) {
 		}
 		switchFromDex(t, bins, t.TempDir(), map[string]any{"type": "postgres", "config": cfg})
 	})
+	t.Run("importDex at start", func(t *testing.T) {
+		dir := t.TempDir()
+		ds := loginAtDex(t, bins, dir, map[string]any{"type": "sqlite3", "config": map[string]any{"file": filepath.Join(dir, "dex.db")}})
+		// torii on its own database, importing Dex's on its first start.
+		toriiCfg := writeConfig(t, filepath.Join(dir, "torii.yaml"), ds.issuer, ds.addr,
+			map[string]any{"type": "sqlite3", "config": map[string]any{"file": filepath.Join(dir, "torii.db")}},
+			map[string]any{"importDex": map[string]any{"config": ds.cfgPath}})
+		torii := start(t, dir, "torii", bins.torii, "serve", toriiCfg)
+		p := waitProvider(t, ds.issuer)
+		v := p.Verifier(&oidc.Config{ClientID: clientID})
+		if got := claimsOf(t, v, ds.idToken); got.Subject != ds.claims.Subject {
+			t.Fatalf("Dex's ID token: sub %q, want %q", got.Subject, ds.claims.Subject)
+		}
+		ds.oc.Endpoint = p.Endpoint()
+		next := refresh(t, ds.oc, ds.tok.RefreshToken)
+		if got := claimsOf(t, v, idToken(t, next)); got.Subject != ds.claims.Subject || got.Email != aliceEmail || !slices.Equal(got.Groups, ds.claims.Groups) {
+			t.Fatalf("refreshed claims %+v, want %+v", got, ds.claims)
+		}
+		// A restart does not read Dex again: the rotated Dex token stays
+		// rotated, and its replay revokes the family.
+		torii.stop(t)
+		start(t, dir, "torii-restart", bins.torii, "serve", toriiCfg)
+		waitProvider(t, ds.issuer)
+		time.Sleep(reuseWindow + 500*time.Millisecond)
+		refreshFails(t, ds.oc, ds.tok.RefreshToken, "the replayed Dex token after a restart")
+		refreshFails(t, ds.oc, next.RefreshToken, "the family's newest token after the replay")
+	})
 }
 
-func switchFromDex(t *testing.T, bins binaries, dir string, storageBlock map[string]any) {
+// dexSession is what a person holds after logging in through Dex.
+type dexSession struct {
+	addr, issuer, cfgPath string
+	oc                    *oauth2.Config
+	tok                   *oauth2.Token
+	idToken               string
+	claims                idClaims
+}
+
+// loginAtDex starts Dex on a new config with storageBlock, logs alice in
+// with offline_access, and stops Dex.
+func loginAtDex(t *testing.T, bins binaries, dir string, storageBlock map[string]any) *dexSession {
 	ctx := t.Context()
 	addr := freeAddr(t)
 	issuer := "http://" + addr + "/dex"
-	cfgPath := writeConfig(t, dir, issuer, addr, storageBlock)
+	cfgPath := writeConfig(t, filepath.Join(dir, "config.yaml"), issuer, addr, storageBlock, nil)
 	redirect := "http://127.0.0.1:5555/callback"
 
 	// 1. Dex: alice logs in with offline_access.
@@ -88,6 +126,12 @@ func switchFromDex(t *testing.T, bins binaries, dir string, storageBlock map[str
 		t.Fatalf("Dex's ID token claims: %+v", want)
 	}
 	dex.stop(t)
+	return &dexSession{addr: addr, issuer: issuer, cfgPath: cfgPath, oc: oc, tok: dexTok, idToken: dexIDToken, claims: want}
+}
+
+func switchFromDex(t *testing.T, bins binaries, dir string, storageBlock map[string]any) {
+	ds := loginAtDex(t, bins, dir, storageBlock)
+	cfgPath, issuer, oc, dexTok, dexIDToken, want := ds.cfgPath, ds.issuer, ds.oc, ds.tok, ds.idToken, ds.claims
 	dexRows := dumpDex(t, storageBlock)
 
 	// 2. Import: a dry run writes nothing, the import writes, a second
@@ -208,8 +252,9 @@ func mustContain(t *testing.T, step, out string, want ...string) {
 	}
 }
 
-// writeConfig writes the one config.yaml both Dex and torii run on.
-func writeConfig(t *testing.T, dir, issuer, addr string, storageBlock map[string]any) string {
+// writeConfig writes a config.yaml both Dex and torii run on (extra keys
+// replace or add top-level ones).
+func writeConfig(t *testing.T, p, issuer, addr string, storageBlock, extra map[string]any) string {
 	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte(alicePass), bcrypt.MinCost+6)
 	if err != nil {
@@ -231,11 +276,13 @@ func writeConfig(t *testing.T, dir, issuer, addr string, storageBlock map[string
 			"userID": "08a8684b-db88-4b73-90a9-3cd1661f5466", "groups": []string{"admins", "developers"},
 		}},
 	}
+	for k, v := range extra {
+		cfg[k] = v
+	}
 	b, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
