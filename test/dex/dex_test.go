@@ -53,7 +53,7 @@ func TestImportDex(t *testing.T) {
 	})
 	t.Run("importDex at start", func(t *testing.T) {
 		dir := t.TempDir()
-		ds := loginAtDex(t, bins, dir, map[string]any{"type": "sqlite3", "config": map[string]any{"file": filepath.Join(dir, "dex.db")}})
+		ds := loginAtDex(t, bins, dir, map[string]any{"type": "sqlite3", "config": map[string]any{"file": filepath.Join(dir, "dex.db")}}, false)
 		// torii on its own database, importing Dex's on its first start.
 		toriiCfg := writeConfig(t, filepath.Join(dir, "torii.yaml"), ds.issuer, ds.addr,
 			map[string]any{"type": "sqlite3", "config": map[string]any{"file": filepath.Join(dir, "torii.db")}},
@@ -78,6 +78,18 @@ func TestImportDex(t *testing.T) {
 		refreshFails(t, ds.oc, ds.tok.RefreshToken, "the replayed Dex token after a restart")
 		refreshFails(t, ds.oc, next.RefreshToken, "the family's newest token after the replay")
 	})
+	t.Run("Dex's previous token", func(t *testing.T) {
+		// A token Dex had already rotated (its obsolete_token) is a rotated
+		// member of the imported family: its replay at torii revokes it.
+		dir := t.TempDir()
+		ds := loginAtDex(t, bins, dir, map[string]any{"type": "sqlite3", "config": map[string]any{"file": filepath.Join(dir, "dex.db")}}, true)
+		runTorii(t, bins, "import-dex", ds.cfgPath, ds.cfgPath)
+		start(t, dir, "torii", bins.torii, "serve", ds.cfgPath)
+		ds.oc.Endpoint = waitProvider(t, ds.issuer).Endpoint()
+		time.Sleep(reuseWindow + 500*time.Millisecond)
+		refreshFails(t, ds.oc, ds.previous, "Dex's previous token replayed at torii")
+		refreshFails(t, ds.oc, ds.tok.RefreshToken, "Dex's current token after the replay")
+	})
 }
 
 // dexSession is what a person holds after logging in through Dex.
@@ -87,11 +99,13 @@ type dexSession struct {
 	tok                   *oauth2.Token
 	idToken               string
 	claims                idClaims
+	previous              string // the refresh token Dex rotated away, if any
 }
 
 // loginAtDex starts Dex on a new config with storageBlock, logs alice in
 // with offline_access, and stops Dex.
-func loginAtDex(t *testing.T, bins binaries, dir string, storageBlock map[string]any) *dexSession {
+// With refreshAtDex, the session refreshes once at Dex first.
+func loginAtDex(t *testing.T, bins binaries, dir string, storageBlock map[string]any, refreshAtDex bool) *dexSession {
 	ctx := t.Context()
 	addr := freeAddr(t)
 	issuer := "http://" + addr + "/dex"
@@ -125,12 +139,23 @@ func loginAtDex(t *testing.T, bins binaries, dir string, storageBlock map[string
 	if want.Email != aliceEmail || !slices.Equal(want.Groups, []string{"admins", "developers"}) {
 		t.Fatalf("Dex's ID token claims: %+v", want)
 	}
+	ds := &dexSession{addr: addr, issuer: issuer, cfgPath: cfgPath, oc: oc, tok: dexTok, idToken: dexIDToken, claims: want}
+	if refreshAtDex {
+		// Dex rotates (once the token is older than its reuse interval)
+		// and keeps the previous token as obsolete_token.
+		time.Sleep(reuseWindow + 500*time.Millisecond)
+		ds.previous = dexTok.RefreshToken
+		ds.tok = refresh(t, oc, dexTok.RefreshToken)
+		if ds.tok.RefreshToken == ds.previous {
+			t.Fatal("Dex did not rotate the refresh token")
+		}
+	}
 	dex.stop(t)
-	return &dexSession{addr: addr, issuer: issuer, cfgPath: cfgPath, oc: oc, tok: dexTok, idToken: dexIDToken, claims: want}
+	return ds
 }
 
 func switchFromDex(t *testing.T, bins binaries, dir string, storageBlock map[string]any) {
-	ds := loginAtDex(t, bins, dir, storageBlock)
+	ds := loginAtDex(t, bins, dir, storageBlock, false)
 	cfgPath, issuer, oc, dexTok, dexIDToken, want := ds.cfgPath, ds.issuer, ds.oc, ds.tok, ds.idToken, ds.claims
 	dexRows := dumpDex(t, storageBlock)
 
