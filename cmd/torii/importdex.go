@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/torii-idp/torii/connector/static"
 	"github.com/torii-idp/torii/internal/dexmigrate"
 	"github.com/torii-idp/torii/storage"
 )
@@ -87,6 +88,13 @@ func importDex(ctx context.Context, dex *dexSide, c *Config, store storage.Stora
 	}
 	for _, cl := range c.Clients {
 		opts.Clients[cl.ID] = true
+	}
+	if c.EnablePasswordDB {
+		opts.PasswordConnector = static.ID
+		opts.StaticUsers = map[string]bool{}
+		for _, u := range c.Users {
+			opts.StaticUsers[storage.PasswordKey(u.Email)] = true
+		}
 	}
 	return dexmigrate.Import(ctx, snap, store, opts)
 }

@@ -23,6 +23,10 @@ type Options struct {
 	// one could never be refreshed and is skipped.
 	Connectors map[string]bool
 	Clients    map[string]bool
+	// PasswordConnector is the ID of torii's password database connector
+	// ("local"); StaticUsers are its config users by PasswordKey.
+	PasswordConnector string
+	StaticUsers       map[string]bool
 	// DryRun reads torii's storage to report what would change and writes
 	// nothing.
 	DryRun bool
@@ -65,13 +69,34 @@ func Import(ctx context.Context, snap Snapshot, store storage.Storage, o Options
 	if err := importKeys(ctx, snap.Keys, store, o, now, rep); err != nil {
 		return rep, err
 	}
+	stored, err := importClients(ctx, snap.Clients, store, o, rep)
+	if err != nil {
+		return rep, err
+	}
+	if err := importPasswords(ctx, snap.Passwords, store, o, rep); err != nil {
+		return rep, err
+	}
+	known := func(id string) (bool, error) {
+		if o.Clients[id] || stored[id] {
+			return true, nil
+		}
+		_, err := store.GetClient(ctx, id) // created through torii's admin API
+		if errors.Is(err, storage.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
 	for _, t := range snap.RefreshTokens {
 		if stale && !o.Force {
 			rep.add(Item{Kind: KindRefreshToken, ID: t.ID, Detail: fmt.Sprintf("user %q, client %q, connector %q", t.Email, t.ClientID, t.ConnectorID)}, Skipped,
 				"torii's storage is in use and no longer holds Dex's signing key: a first import older than Dex's tokens could be revived (tokens torii rotated or revoked since); --force imports anyway")
 			continue
 		}
-		if err := importRefresh(ctx, t, store, o, now, rep); err != nil {
+		ok, err := known(t.ClientID)
+		if err != nil {
+			return rep, fmt.Errorf("torii storage: %w", err)
+		}
+		if err := importRefresh(ctx, t, store, o, ok, now, rep); err != nil {
 			return rep, err
 		}
 	}
@@ -102,9 +127,9 @@ func staleImport(ctx context.Context, k *Keys, store storage.Storage) (bool, err
 // importRefresh turns one Dex refresh token into a torii family holding
 // its current token and, if Dex still remembers it, the previous one as a
 // rotated token (a replay of it then revokes the family, as in torii).
-func importRefresh(ctx context.Context, t RefreshToken, store storage.Storage, o Options, now time.Time, rep *Report) error {
+func importRefresh(ctx context.Context, t RefreshToken, store storage.Storage, o Options, clientKnown bool, now time.Time, rep *Report) error {
 	item := Item{Kind: KindRefreshToken, ID: t.ID, Detail: fmt.Sprintf("user %q, client %q, connector %q", t.Email, t.ClientID, t.ConnectorID)}
-	if reason := skipRefresh(t, o, now); reason != "" {
+	if reason := skipRefresh(t, o, clientKnown, now); reason != "" {
 		rep.add(item, Skipped, reason)
 		return nil
 	}
@@ -150,13 +175,13 @@ func importRefresh(ctx context.Context, t RefreshToken, store storage.Storage, o
 
 // skipRefresh says why a Dex token cannot become a working torii token,
 // or "" if it can.
-func skipRefresh(t RefreshToken, o Options, now time.Time) string {
+func skipRefresh(t RefreshToken, o Options, clientKnown bool, now time.Time) string {
 	switch {
 	case t.Token == "":
 		return "a pre-rotation Dex token (no token secret stored); its user logs in again"
 	case !o.Connectors[t.ConnectorID]:
 		return fmt.Sprintf("connector %q is not configured in torii", t.ConnectorID)
-	case !o.Clients[t.ClientID]:
+	case !clientKnown:
 		return fmt.Sprintf("client %q is not configured in torii", t.ClientID)
 	case o.Refresh.AbsoluteLifetime > 0 && now.Sub(t.CreatedAt) > o.Refresh.AbsoluteLifetime:
 		return "expired (older than expiry.refreshTokens.absoluteLifetime)"
@@ -210,14 +235,8 @@ func rotatedExpiry(p server.RefreshExpiry, t RefreshToken, now time.Time) time.T
 	return keep
 }
 
-// noteUnsupported reports what Dex keeps that torii does not take over.
+// noteUnsupported reports what Dex keeps that torii does not need.
 func noteUnsupported(snap Snapshot, rep *Report) {
-	for _, c := range snap.Clients {
-		rep.add(Item{Kind: KindClient, ID: c.ID}, Skipped, "torii has no client storage: add the client to staticClients in torii's config")
-	}
-	for _, p := range snap.Passwords {
-		rep.add(Item{Kind: KindPassword, ID: p.Email}, Skipped, "torii has no password storage: add the user to staticPasswords in torii's config")
-	}
 	if snap.OfflineSessions > 0 {
 		rep.add(Item{Kind: KindOfflineSessions, ID: fmt.Sprint(snap.OfflineSessions)}, Skipped, "not needed: torii keeps connector data with each token family")
 	}

@@ -13,6 +13,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/torii-idp/torii/internal/secret"
 	"github.com/torii-idp/torii/server"
 	"github.com/torii-idp/torii/storage"
 	"github.com/torii-idp/torii/storage/memory"
@@ -80,20 +81,23 @@ func testSnapshot(t *testing.T, now time.Time) Snapshot {
 			tok("other", func(r *RefreshToken) { r.ClientID = "gone" }),
 			tok("idle", func(r *RefreshToken) { r.LastUsed = now.Add(-40 * 24 * time.Hour) }),
 			tok("legacy", func(r *RefreshToken) { r.Token = "" }),
+			tok("viaapi", func(r *RefreshToken) { r.ClientID = "api-client" }),
 		},
-		Clients:         []Client{{ID: "api-client"}},
-		Passwords:       []Password{{Email: "bob@example.com"}},
+		Clients:         []Client{{ID: "api-client", Secret: "s3cret", RedirectURIs: []string{"https://a.example/cb"}}, {ID: "app", Secret: "x"}},
+		Passwords:       []Password{{Email: "bob@example.com", Hash: []byte("$2a$10$x"), UserID: "u2", Groups: []string{"g"}}, {Email: "Alice@example.com"}},
 		OfflineSessions: 2,
 	}
 }
 
 func testOptions(now time.Time) Options {
 	return Options{
-		Now:         func() time.Time { return now },
-		DexIDTokens: time.Hour,
-		Refresh:     server.RefreshExpiry{ValidIfNotUsedFor: 30 * 24 * time.Hour},
-		Connectors:  map[string]bool{"local": true},
-		Clients:     map[string]bool{"app": true},
+		Now:               func() time.Time { return now },
+		DexIDTokens:       time.Hour,
+		Refresh:           server.RefreshExpiry{ValidIfNotUsedFor: 30 * 24 * time.Hour},
+		Connectors:        map[string]bool{"local": true},
+		Clients:           map[string]bool{"app": true},
+		PasswordConnector: "local",
+		StaticUsers:       map[string]bool{"alice@example.com": true},
 	}
 }
 
@@ -117,18 +121,21 @@ func TestImport(t *testing.T) {
 	}
 	got := outcomes(rep)
 	for key, prefix := range map[string]string{
-		"key dex-signing":          "imported",
-		"key dex-old":              "imported",
-		"key dex-expired":          "skipped: expired",
-		"refresh token good":       "imported",
-		"refresh token rotated":    "imported",
-		"refresh token ldap":       `skipped: connector "ldap" is not configured`,
-		"refresh token other":      `skipped: client "gone" is not configured`,
-		"refresh token idle":       "skipped: expired (unused",
-		"refresh token legacy":     "skipped: a pre-rotation Dex token",
-		"client api-client":        "skipped: torii has no client storage",
-		"password bob@example.com": "skipped: torii has no password storage",
-		"offline sessions 2":       "skipped: not needed",
+		"key dex-signing":            "imported",
+		"key dex-old":                "imported",
+		"key dex-expired":            "skipped: expired",
+		"refresh token good":         "imported",
+		"refresh token rotated":      "imported",
+		"refresh token ldap":         `skipped: connector "ldap" is not configured`,
+		"refresh token other":        `skipped: client "gone" is not configured`,
+		"refresh token idle":         "skipped: expired (unused",
+		"refresh token viaapi":       "imported",
+		"refresh token legacy":       "skipped: a pre-rotation Dex token",
+		"client api-client":          "imported: secret stored hashed",
+		"client app":                 "skipped: also a static client",
+		"password bob@example.com":   "imported: torii's stored users have no groups: not kept",
+		"password Alice@example.com": "skipped: also in torii's staticPasswords",
+		"offline sessions 2":         "skipped: not needed",
 	} {
 		if !strings.HasPrefix(got[key], prefix) {
 			t.Errorf("%s: %q, want %q...", key, got[key], prefix)
@@ -156,6 +163,19 @@ func TestImport(t *testing.T) {
 		t.Fatalf("a skipped token was stored: %v", err)
 	}
 
+	// Dex's API clients and stored passwords land in torii's storage, the
+	// client secret hashed.
+	cl, err := store.GetClient(ctx, "api-client")
+	if err != nil || !secret.Verify(cl.SecretHash, "s3cret") || string(cl.SecretHash) == "s3cret" || cl.RedirectURIs[0] != "https://a.example/cb" {
+		t.Fatalf("imported client: %+v, %v", cl, err)
+	}
+	if pw, err := store.GetPassword(ctx, "bob@example.com"); err != nil || pw.UserID != "u2" || string(pw.Hash) != "$2a$10$x" {
+		t.Fatalf("imported password: %+v, %v", pw, err)
+	}
+	if _, err := store.GetClient(ctx, "app"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a Dex client shadowing a static one was stored: %v", err)
+	}
+
 	keys, err := store.GetKeys(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +201,8 @@ func TestImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Changed() || rep.Count(KindRefreshToken, Unchanged) != 2 || rep.Count(KindKey, Unchanged) != 2 {
+	if rep.Changed() || rep.Count(KindRefreshToken, Unchanged) != 3 || rep.Count(KindKey, Unchanged) != 2 ||
+		rep.Count(KindClient, Unchanged) != 1 || rep.Count(KindPassword, Unchanged) != 1 {
 		t.Fatalf("second run: %+v", rep.Items)
 	}
 	var out strings.Builder
@@ -216,8 +237,11 @@ func TestImportDryRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Count(KindRefreshToken, Imported) != 2 || rep.Count(KindKey, Imported) != 2 {
+	if rep.Count(KindRefreshToken, Imported) != 3 || rep.Count(KindKey, Imported) != 2 || rep.Count(KindClient, Imported) != 1 {
 		t.Fatalf("dry run: %+v", rep.Items)
+	}
+	if _, err := store.GetClient(ctx, "api-client"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("dry run stored a client: %v", err)
 	}
 	if _, err := store.GetKeys(ctx); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("dry run stored keys: %v", err)
@@ -227,7 +251,7 @@ func TestImportDryRun(t *testing.T) {
 	}
 	var out strings.Builder
 	rep.Print(&out)
-	for _, want := range []string{"would import:  refresh token good", "refresh tokens: 2 would import, 0 unchanged, 4 skipped", "dry run: torii's storage was not changed"} {
+	for _, want := range []string{"would import:  refresh token good", "refresh tokens: 3 would import, 0 unchanged, 4 skipped", "dry run: torii's storage was not changed"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("dry-run report lacks %q:\n%s", want, out.String())
 		}
@@ -269,7 +293,7 @@ func TestImportStale(t *testing.T) {
 	}
 	o := testOptions(now)
 	o.Force = true
-	if rep, err = Import(ctx, testSnapshot(t, now), store, o); err != nil || rep.Count(KindRefreshToken, Imported) != 2 {
+	if rep, err = Import(ctx, testSnapshot(t, now), store, o); err != nil || rep.Count(KindRefreshToken, Imported) != 3 {
 		t.Fatalf("forced: %v %+v", err, rep)
 	}
 }
