@@ -128,6 +128,8 @@ type GCResult struct {
 	AuthCodes     int64
 	RefreshTokens int64
 	RevokedGrants int64
+	// ThrottleCounters are expired login-throttle counters.
+	ThrottleCounters int64
 }
 
 // Storage is implemented by every backend. Update functions run inside the
@@ -138,6 +140,7 @@ type Storage interface {
 	ClientStore
 	PasswordStore
 	RefreshLister
+	ThrottleStore
 
 	Close() error
 	// Ping reports whether the backend is reachable (readiness).

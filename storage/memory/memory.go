@@ -25,6 +25,7 @@ type Storage struct {
 	keys          *storage.Keys
 	clients       map[string]storage.Client
 	passwords     map[string]storage.Password // by storage.PasswordKey
+	throttle      map[string]storage.ThrottleCounter
 }
 
 var _ storage.Storage = (*Storage)(nil)
@@ -38,6 +39,7 @@ func New() *Storage {
 		revokedGrants: map[string]time.Time{},
 		clients:       map[string]storage.Client{},
 		passwords:     map[string]storage.Password{},
+		throttle:      map[string]storage.ThrottleCounter{},
 	}
 }
 
@@ -141,6 +143,12 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		if until.Before(now) {
 			delete(s.revokedGrants, id)
 			res.RevokedGrants++
+		}
+	}
+	for k, c := range s.throttle {
+		if c.Expiry.Before(now) {
+			delete(s.throttle, k)
+			res.ThrottleCounters++
 		}
 	}
 	return res, nil

@@ -45,6 +45,7 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		{"auth_codes", &res.AuthCodes},
 		{"refresh_tokens", &res.RefreshTokens},
 		{"revoked_grants", &res.RevokedGrants},
+		{"throttle_counters", &res.ThrottleCounters},
 	}
 	for _, t := range tables {
 		sql := `DELETE FROM ` + t.table + ` WHERE id IN (

@@ -111,6 +111,7 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		{"auth_codes", "expiry IS NULL OR expiry < ?", &res.AuthCodes},
 		{"refresh_tokens", "expiry < ?", &res.RefreshTokens},
 		{"revoked_grants", "expiry IS NULL OR expiry < ?", &res.RevokedGrants},
+		{"throttle_counters", "expiry < ?", &res.ThrottleCounters},
 	}
 	cutoff := now.UnixMicro()
 	for _, t := range targets {

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"CancelledContext", testCancelledContext},
 		{"Ping", testPing},
 		{"Client/CRUD", testClientCRUD}, {"Password/CRUD", testPasswordCRUD}, {"Refresh/ListUser", testListUserRefresh}, {"Admin/CancelledContext", testAdminCancelledContext},
+		{"Throttle/RoundTrip", testThrottleRoundTrip}, {"Throttle/Concurrent", testThrottleConcurrent}, {"Throttle/GC", testThrottleGC},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
