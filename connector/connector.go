@@ -80,3 +80,17 @@ type LoginError struct {
 }
 
 func (e *LoginError) Error() string { return e.Message }
+
+// Gate is called by a GatedPasswordConnector once it knows whom a username
+// names (userID is "" when nobody) and before it checks the password; an
+// error stops the login and is returned unchanged.
+type Gate func(ctx context.Context, userID string) error
+
+// GatedPasswordConnector is a PasswordConnector that can tell the caller
+// whom a login is for before the password is tried, so that throttling
+// counts per person however the name was typed (another case, fullwidth
+// letters, a second username attribute).
+type GatedPasswordConnector interface {
+	PasswordConnector
+	LoginGated(ctx context.Context, s Scopes, username, password string, gate Gate) (id Identity, valid bool, err error)
+}

@@ -10,8 +10,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -56,13 +58,31 @@ type Connector struct {
 	// on every login and refresh, so a change is seen by every replica.
 	store storage.PasswordStore
 	// dummy is compared against when the email is unknown, so that an
-	// unknown address costs as much time as a wrong password.
+	// unknown address costs what a known user's wrong password costs: it
+	// has the cost most users' hashes have (not the highest, which would
+	// let anyone make every unknown-user guess as dear as the dearest hash).
 	dummy []byte
+	// hashing bounds concurrent bcrypt comparisons (each is a core busy
+	// for tens of milliseconds); a login waits its turn until its context
+	// ends, then gets connector.ErrUnavailable.
+	hashing chan struct{}
+	maxWait time.Duration
+}
+
+// Options tunes New; the zero value means the defaults.
+type Options struct {
+	// MaxConcurrentHashes bounds concurrent bcrypt comparisons (default
+	// GOMAXPROCS).
+	MaxConcurrentHashes int
+	// MaxQueueWait bounds how long a login waits for a free slot when its
+	// context has no earlier deadline (default 5s).
+	MaxQueueWait time.Duration
 }
 
 var (
-	_ connector.PasswordConnector = (*Connector)(nil)
-	_ connector.RefreshConnector  = (*Connector)(nil)
+	_ connector.PasswordConnector      = (*Connector)(nil)
+	_ connector.RefreshConnector       = (*Connector)(nil)
+	_ connector.GatedPasswordConnector = (*Connector)(nil)
 )
 
 // NormalizeEmail is how an email address is compared: trimmed and lower
@@ -104,13 +124,26 @@ func New(users []User) (*Connector, error) { return NewDB(users, nil) }
 // NewDB is New with a store of passwords created at run time. A static
 // user's email wins over a stored one.
 func NewDB(users []User, store storage.PasswordStore) (*Connector, error) {
+	return NewWithOptions(users, store, Options{})
+}
+
+// NewWithOptions is NewDB with the hashing limits set.
+func NewWithOptions(users []User, store storage.PasswordStore, o Options) (*Connector, error) {
+	if o.MaxConcurrentHashes <= 0 {
+		o.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+	}
+	if o.MaxQueueWait <= 0 {
+		o.MaxQueueWait = 5 * time.Second
+	}
 	c := &Connector{
+		hashing: make(chan struct{}, o.MaxConcurrentHashes),
+		maxWait: o.MaxQueueWait,
 		byEmail: make(map[string]*User, len(users)),
 		byID:    make(map[string]*User, len(users)),
 		store:   store,
 	}
 	var errs []error
-	maxCost := MinCost
+	costs := map[int]int{}
 	for i := range users {
 		u := users[i]
 		u.Email = strings.TrimSpace(u.Email)
@@ -135,7 +168,7 @@ func NewDB(users []User, store storage.PasswordStore) (*Connector, error) {
 		case cost < MinCost || cost > MaxCost:
 			errs = append(errs, fmt.Errorf("user %d (%s): bcrypt cost %d is outside %d..%d", i, u.Email, cost, MinCost, MaxCost))
 		default:
-			maxCost = max(maxCost, cost)
+			costs[cost]++
 		}
 		if email != "" {
 			c.byEmail[email] = &u
@@ -149,7 +182,7 @@ func NewDB(users []User, store storage.PasswordStore) (*Connector, error) {
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	dummy, err := bcrypt.GenerateFromPassword([]byte(base64.RawStdEncoding.EncodeToString(secret)), maxCost)
+	dummy, err := bcrypt.GenerateFromPassword([]byte(base64.RawStdEncoding.EncodeToString(secret)), commonCost(costs))
 	if err != nil {
 		return nil, err
 	}
@@ -160,8 +193,25 @@ func NewDB(users []User, store storage.PasswordStore) (*Connector, error) {
 // Prompt is the label of the username field.
 func (c *Connector) Prompt() string { return "Email Address" }
 
+// commonCost is the cost most hashes have (the lower one on a tie).
+func commonCost(costs map[int]int) int {
+	best, n := MinCost, 0
+	for c, k := range costs {
+		if k > n || (k == n && c < best) {
+			best, n = c, k
+		}
+	}
+	return best
+}
+
 // Login checks the password of the user with this email address.
 func (c *Connector) Login(ctx context.Context, s connector.Scopes, email, password string) (connector.Identity, bool, error) {
+	return c.LoginGated(ctx, s, email, password, nil)
+}
+
+// LoginGated is Login that calls gate with the user ID of the address
+// ("" for an unknown one) before the password is checked.
+func (c *Connector) LoginGated(ctx context.Context, s connector.Scopes, email, password string, gate connector.Gate) (connector.Identity, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return connector.Identity{}, false, err
 	}
@@ -176,11 +226,42 @@ func (c *Connector) Login(ctx context.Context, s connector.Scopes, email, passwo
 	if u != nil {
 		hash = u.Hash
 	}
+	if gate != nil {
+		id := ""
+		if u != nil {
+			id = u.UserID
+		}
+		if err := gate(ctx, id); err != nil {
+			return connector.Identity{}, false, err
+		}
+	}
+	if err := c.acquire(ctx); err != nil {
+		return connector.Identity{}, false, err
+	}
 	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
+	<-c.hashing
 	if u == nil || err != nil {
 		return connector.Identity{}, false, nil
 	}
 	return u.identity(), true, nil
+}
+
+// acquire waits for a hashing slot until ctx ends or maxWait passes.
+func (c *Connector) acquire(ctx context.Context) error {
+	select {
+	case c.hashing <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(c.maxWait)
+	defer t.Stop()
+	select {
+	case c.hashing <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return fmt.Errorf("static: %d password checks already running: %w", cap(c.hashing), connector.ErrUnavailable)
 }
 
 // Refresh looks the user up again by user ID; a user removed from the config

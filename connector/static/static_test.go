@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -97,23 +99,94 @@ func TestLoginDoesNotShareGroups(t *testing.T) {
 	}
 }
 
-// The dummy hash compared for unknown users must cost as much as the
-// dearest real hash, so the response time does not tell who exists.
+// The dummy hash compared for unknown users costs what most users' hashes
+// cost: one user with a dear hash must not make every unknown-user guess
+// that dear (issue 12, item 10).
 func TestDummyHashCost(t *testing.T) {
+	mk := func(costs ...int) *Connector {
+		t.Helper()
+		var us []User
+		for i, c := range costs {
+			us = append(us, User{Email: fmt.Sprintf("u%d@example.com", i), UserID: fmt.Sprint(i), Hash: hash(t, "pw", c)})
+		}
+		c, err := New(us)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		costs []int
+		want  int
+	}{
+		{nil, MinCost},
+		{[]int{11}, 11},
+		{[]int{10, 10, 14}, 10},
+		{[]int{12, 10}, 10},
+		{[]int{11, 12, 12}, 12},
+	} {
+		if cost, err := bcrypt.Cost(mk(tc.costs...).dummy); err != nil || cost != tc.want {
+			t.Errorf("costs %v: dummy cost %d, %v; want %d", tc.costs, cost, err, tc.want)
+		}
+	}
+}
+
+// Concurrent bcrypt comparisons are capped; a login waits for a slot until
+// its context ends (or MaxQueueWait), then gets connector.ErrUnavailable.
+func TestHashingCap(t *testing.T) {
+	c, err := NewWithOptions(testUsers(t), nil, Options{MaxConcurrentHashes: 2, MaxQueueWait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.hashing <- struct{}{}
+	c.hashing <- struct{}{} // both slots busy
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, ok, err := c.Login(ctx, connector.Scopes{}, "jane@example.com", "s3cret")
+	if ok || !errors.Is(err, connector.ErrUnavailable) {
+		t.Fatalf("with every slot busy past the deadline: ok=%v err=%v; want ErrUnavailable", ok, err)
+	}
+	// A queued login proceeds once a slot frees up.
+	done := make(chan error, 1)
+	go func() {
+		_, ok, err := c.Login(context.Background(), connector.Scopes{}, "jane@example.com", "s3cret")
+		if err == nil && !ok {
+			err = errors.New("right password refused")
+		}
+		done <- err
+	}()
+	<-c.hashing
+	if err := <-done; err != nil {
+		t.Fatalf("queued login: %v", err)
+	}
+	// Without a deadline the wait is bounded by MaxQueueWait.
+	c2, _ := NewWithOptions(testUsers(t), nil, Options{MaxConcurrentHashes: 1, MaxQueueWait: 20 * time.Millisecond})
+	c2.hashing <- struct{}{}
+	if _, _, err := c2.Login(context.Background(), connector.Scopes{}, "jane@example.com", "x"); !errors.Is(err, connector.ErrUnavailable) {
+		t.Fatalf("no deadline, queue full: %v", err)
+	}
+}
+
+// The gate sees the user ID whatever spelling of the address was typed,
+// and "" for an unknown one; its error stops the check.
+func TestLoginGated(t *testing.T) {
 	c, err := New(testUsers(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cost, err := bcrypt.Cost(c.dummy)
-	if err != nil || cost != 11 {
-		t.Fatalf("dummy cost = %d, %v; want 11", cost, err)
+	var seen []string
+	gate := func(_ context.Context, id string) error { seen = append(seen, id); return nil }
+	for _, u := range []string{"jane@example.com", " JANE@example.com ", "nobody@example.com"} {
+		c.LoginGated(context.Background(), connector.Scopes{}, u, "x", gate)
 	}
-	empty, err := New(nil)
-	if err != nil {
-		t.Fatal(err)
+	if want := []string{"u-2", "u-2", ""}; !slices.Equal(seen, want) {
+		t.Errorf("gate saw %q, want %q", seen, want)
 	}
-	if cost, _ := bcrypt.Cost(empty.dummy); cost != MinCost {
-		t.Fatalf("dummy cost without users = %d, want %d", cost, MinCost)
+	stop := errors.New("throttled")
+	_, ok, err := c.LoginGated(context.Background(), connector.Scopes{}, "jane@example.com", "s3cret",
+		func(context.Context, string) error { return stop })
+	if ok || !errors.Is(err, stop) {
+		t.Errorf("gate error: ok=%v err=%v", ok, err)
 	}
 }
 
