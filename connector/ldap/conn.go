@@ -8,8 +8,10 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
 	"github.com/torii-idp/torii/connector"
 )
 
@@ -42,47 +44,91 @@ func isNetworkError(err error) bool {
 	return err != nil && (goldap.IsErrorWithCode(err, goldap.ErrorNetwork) || errors.As(err, &ne))
 }
 
-// pool keeps up to size idle connections bound as the service account.
+// pool bounds the open connections: each holds one of the slots, whether
+// borrowed or idle, so a directory that accepts connections and never
+// answers ties up at most cap(slots) of them; a login waiting for a slot
+// takes the first of a free slot or an idle connection. Up to keep idle
+// connections, bound as the service account, are kept for reuse.
 type pool struct {
+	slots chan struct{}
+	idle  chan *goldap.Conn
+	keep  int
+
 	mu     sync.Mutex
-	idle   []*goldap.Conn
-	size   int
 	closed bool
 }
 
-func (p *pool) get() *goldap.Conn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for len(p.idle) > 0 {
-		c := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
-		if !c.IsClosing() {
-			return c
-		}
-		c.Close()
+func newPool(keep int) *pool {
+	n := keep
+	if n <= 0 {
+		n = DefaultPoolSize // poolSize 0 keeps none, but still caps what is open
 	}
-	return nil
+	return &pool{slots: make(chan struct{}, n), idle: make(chan *goldap.Conn, n), keep: keep}
+}
+
+// acquire returns an idle connection, or nil with a slot reserved for a
+// new one (the caller dials, then puts or discards it, or calls release).
+func (p *pool) acquire(ctx context.Context, wait time.Duration) (*goldap.Conn, error) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		var c *goldap.Conn
+		select {
+		case c = <-p.idle:
+		default:
+			select {
+			case c = <-p.idle:
+			case p.slots <- struct{}{}:
+				return nil, nil
+			case <-ctx.Done():
+				return nil, p.busy(ctx.Err())
+			case <-t.C:
+				return nil, p.busy(context.DeadlineExceeded)
+			}
+		}
+		if !c.IsClosing() {
+			return c, nil
+		}
+		p.discard(c)
+	}
+}
+
+func (p *pool) busy(cause error) error {
+	return &UnavailableError{Err: fmt.Errorf("all %d connections busy (%w): %w", cap(p.slots), cause, connector.ErrUnavailable)}
+}
+
+// release frees the slot of a connection that was never opened.
+func (p *pool) release() { <-p.slots }
+
+// discard closes a connection and frees its slot.
+func (p *pool) discard(c *goldap.Conn) {
+	c.Close()
+	p.release()
 }
 
 func (p *pool) put(c *goldap.Conn) {
 	p.mu.Lock()
-	if !p.closed && len(p.idle) < p.size && !c.IsClosing() {
-		p.idle = append(p.idle, c)
-		c = nil
+	keep := !p.closed && len(p.idle) < p.keep && !c.IsClosing()
+	if keep {
+		p.idle <- c // never blocks: len(idle) < keep <= cap(idle), under mu
 	}
 	p.mu.Unlock()
-	if c != nil {
-		c.Close()
+	if !keep {
+		p.discard(c)
 	}
 }
 
 func (p *pool) close() {
 	p.mu.Lock()
-	idle := p.idle
-	p.idle, p.closed = nil, true
+	p.closed = true
 	p.mu.Unlock()
-	for _, c := range idle {
-		c.Close()
+	for {
+		select {
+		case c := <-p.idle:
+			p.discard(c)
+		default:
+			return
+		}
 	}
 }
 
@@ -150,7 +196,7 @@ func (c *Connector) do(ctx context.Context, f func(*session) error) error {
 		}
 		err = f(s)
 		if s.broken {
-			s.conn.Close()
+			c.pool.discard(s.conn)
 		} else {
 			c.pool.put(s.conn)
 		}
@@ -166,27 +212,40 @@ func (c *Connector) do(ctx context.Context, f func(*session) error) error {
 }
 
 func (c *Connector) session(ctx context.Context) (*session, bool, error) {
-	if conn := c.pool.get(); conn != nil {
+	conn, err := c.pool.acquire(ctx, c.set.timeout)
+	if err != nil {
+		return nil, false, err
+	}
+	if conn != nil {
 		return &session{c: c, ctx: ctx, conn: conn, addr: "pooled"}, true, nil
 	}
+	s, err := c.dialAny(ctx)
+	if err != nil {
+		c.pool.release()
+	}
+	return s, false, err
+}
+
+// dialAny dials the servers in order until one answers.
+func (c *Connector) dialAny(ctx context.Context) (*session, error) {
 	var errs []error
 	for _, addr := range c.set.addrs {
 		s, err := c.dial(ctx, addr)
 		if err == nil {
-			return s, false, nil
+			return s, nil
 		}
 		if ctx.Err() != nil {
-			return nil, false, fmt.Errorf("ldap: %s: %w", addr, ctx.Err())
+			return nil, fmt.Errorf("ldap: %s: %w", addr, ctx.Err())
 		}
 		if !isNetworkError(err) {
 			// The server answered (bad service password, StartTLS refused):
 			// another replica will not say otherwise.
-			return nil, false, err
+			return nil, err
 		}
 		c.logger.WarnContext(ctx, "ldap: server unreachable", "addr", addr, "err", err)
 		errs = append(errs, err)
 	}
-	return nil, false, &UnavailableError{Err: errors.Join(errs...)}
+	return nil, &UnavailableError{Err: errors.Join(errs...)}
 }
 
 // dial connects to one server within the timeout, sets up TLS as

@@ -34,6 +34,8 @@ var (
 	_ connector.PasswordConnector = (*Connector)(nil)
 	_ connector.RefreshConnector  = (*Connector)(nil)
 	_ connector.Closer            = (*Connector)(nil)
+
+	_ connector.GatedPasswordConnector = (*Connector)(nil)
 )
 
 // Open checks the configuration and loads its certificate files. It does not
@@ -79,7 +81,7 @@ func Open(ctx context.Context, c Config, logger *slog.Logger) (*Connector, error
 		set:    set,
 		tls:    tlsConf,
 		logger: logger,
-		pool:   &pool{size: set.poolSize},
+		pool:   newPool(set.poolSize),
 	}, nil
 }
 
@@ -109,6 +111,12 @@ type refreshData struct {
 
 // Login finds the person, checks the password and builds the identity.
 func (c *Connector) Login(ctx context.Context, s connector.Scopes, username, password string) (connector.Identity, bool, error) {
+	return c.LoginGated(ctx, s, username, password, nil)
+}
+
+// LoginGated is Login that calls gate with the user ID of the entry found
+// ("" when none is) before binding as it.
+func (c *Connector) LoginGated(ctx context.Context, s connector.Scopes, username, password string, gate connector.Gate) (connector.Identity, bool, error) {
 	username = strings.TrimSpace(username)
 	// An empty password would be an unauthenticated bind, which servers
 	// answer with success (RFC 4513 5.1.2).
@@ -122,8 +130,20 @@ func (c *Connector) Login(ctx context.Context, s connector.Scopes, username, pas
 	err := c.do(ctx, func(sess *session) error {
 		valid = false
 		entry, err := c.findUser(sess, username)
-		if err != nil || entry == nil {
+		if err != nil {
 			return err
+		}
+		if gate != nil {
+			userID := ""
+			if entry != nil {
+				userID = attrValue(entry, c.cfg.UserSearch.IDAttr)
+			}
+			if err := gate(ctx, userID); err != nil {
+				return err
+			}
+		}
+		if entry == nil {
+			return nil
 		}
 		bindErr := sess.bindUser(entry.DN, password)
 		// Back to the service account before anything else happens on this
@@ -143,7 +163,9 @@ func (c *Connector) Login(ctx context.Context, s connector.Scopes, username, pas
 			}
 			if goldap.IsErrorAnyOf(bindErr, goldap.LDAPResultInvalidCredentials, goldap.LDAPResultConstraintViolation,
 				goldap.LDAPResultUnwillingToPerform, goldap.LDAPResultInappropriateAuthentication) {
-				c.logger.InfoContext(ctx, "ldap: login refused by the directory", "username", username, "dn", entry.DN, "err", bindErr)
+				// The typed name may be a password typed in the wrong field:
+				// debug only.
+				c.logger.DebugContext(ctx, "ldap: login refused by the directory", "username", username, "dn", entry.DN, "err", bindErr)
 				return nil
 			}
 			return fmt.Errorf("ldap: bind as %q: %w", entry.DN, bindErr)
@@ -189,7 +211,7 @@ func (c *Connector) Refresh(ctx context.Context, s connector.Scopes, old connect
 			return connector.ErrUserGone
 		}
 		if data.DN != "" && !sameDN(entry.DN, data.DN) {
-			c.logger.InfoContext(ctx, "ldap: refresh: username now names another entry", "username", data.Username, "was", data.DN, "now", entry.DN)
+			c.logger.InfoContext(ctx, "ldap: refresh: username now names another entry", "was", data.DN, "now", entry.DN)
 			return connector.ErrUserGone
 		}
 		if adDisabled(entry) {

@@ -72,22 +72,24 @@ func (c *Connector) findUser(s *session, username string) (*goldap.Entry, error)
 	res, err := s.search(req)
 	if err != nil {
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) {
-			c.logger.WarnContext(s.ctx, "ldap: several entries match the login name", "username", username, "filter", filter)
+			c.logger.WarnContext(s.ctx, "ldap: several entries match a login name (size limit)")
+			c.logger.DebugContext(s.ctx, "ldap: several entries match the login name", "username", username, "filter", filter)
 			return nil, nil
 		}
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
 			c.logger.ErrorContext(s.ctx, "ldap: userSearch.baseDN does not exist", "baseDN", c.cfg.UserSearch.BaseDN)
 		}
-		return nil, fmt.Errorf("ldap: user search %q: %w", filter, err)
+		return nil, fmt.Errorf("ldap: user search: %w", err)
 	}
 	switch len(res.Entries) {
 	case 0:
-		c.logger.InfoContext(s.ctx, "ldap: no entry matches the login name", "username", username, "filter", filter)
+		c.logger.DebugContext(s.ctx, "ldap: no entry matches the login name", "username", username, "filter", filter)
 		return nil, nil
 	case 1:
 		return res.Entries[0], nil
 	default:
-		c.logger.WarnContext(s.ctx, "ldap: several entries match the login name", "username", username, "filter", filter, "count", len(res.Entries))
+		c.logger.WarnContext(s.ctx, "ldap: several entries match a login name", "count", len(res.Entries))
+		c.logger.DebugContext(s.ctx, "ldap: several entries match the login name", "username", username, "filter", filter)
 		return nil, nil
 	}
 }
