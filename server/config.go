@@ -70,6 +70,9 @@ type Expiry struct {
 	SigningKeys   time.Duration // default 6h
 	IDTokens      time.Duration // default 24h
 	AuthRequests  time.Duration // default 24h
+	// UnstartedAuthRequests is how long an auth request lives until its
+	// login page is shown (default 10m, at most AuthRequests).
+	UnstartedAuthRequests time.Duration
 	RefreshTokens RefreshExpiry
 }
 
@@ -113,14 +116,30 @@ type WebConfig struct {
 	LogoURL string
 }
 
-// ThrottleConfig bounds failed logins per username and per client IP.
+// ThrottleConfig bounds password guessing and auth-request flooding (see
+// docs/security.md); zero fields take the defaults.
 type ThrottleConfig struct {
-	// MaxFailures within Window blocks further attempts for Ban (defaults
-	// 3, 2m, 5m). Disabled turns throttling off.
-	MaxFailures int
-	Window      time.Duration
-	Ban         time.Duration
-	Disabled    bool
+	Disabled bool
+	// Window is the counting period (default 1h).
+	Window time.Duration
+	// BaseDelay is the first delay past a free allowance; each further
+	// failure doubles it, up to MaxDelay (defaults 1s, 5m).
+	BaseDelay time.Duration
+	MaxDelay  time.Duration
+	// Free allowances per Window: failures of one user from one address
+	// (default 3), of one user from addresses it has not logged in from
+	// (default 30), from one address across users (default 30), and
+	// connector errors from one address (default 20).
+	FailuresPerUserAndIP int
+	FailuresPerUser      int
+	FailuresPerIP        int
+	ErrorsPerIP          int
+	// KnownAddressFor is how long a successful login exempts its address
+	// from the per-user and per-address counters (default 720h).
+	KnownAddressFor time.Duration
+	// PendingAuthRequestsPerIP caps the auth requests one address may
+	// start within the un-started lifetime (default 1000; negative: no cap).
+	PendingAuthRequestsPerIP int
 }
 
 // ClientIPConfig trusts a header (X-Forwarded-For, X-Real-IP, ...) only when

@@ -37,6 +37,10 @@ type fakeUsers struct {
 	mu     sync.Mutex
 	users  map[string]fakeUser // by login
 	logins int
+	// delay is how long each check takes (as a bcrypt comparison would);
+	// err, when set, is what every check returns.
+	delay time.Duration
+	err   error
 }
 
 type fakeUser struct {
@@ -48,8 +52,15 @@ func (f *fakeUsers) Prompt() string { return "Email Address" }
 
 func (f *fakeUsers) Login(ctx context.Context, s connector.Scopes, username, password string) (connector.Identity, bool, error) {
 	f.mu.Lock()
+	delay := f.delay
+	f.mu.Unlock()
+	time.Sleep(delay)
+	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.logins++
+	if f.err != nil {
+		return connector.Identity{}, false, f.err
+	}
 	u, ok := f.users[strings.ToLower(strings.TrimSpace(username))]
 	if !ok || u.password != password {
 		return connector.Identity{}, false, nil

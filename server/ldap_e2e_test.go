@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -153,4 +154,27 @@ func TestLDAPThroughTheServer(t *testing.T) {
 			t.Errorf("after restart: %d %v", st, body)
 		}
 	})
+}
+
+// The review's bypass: with jane throttled, `ｊane` (fullwidth) and
+// jane@example.org (her mail, a second username attribute) logged in. The
+// counters are keyed on the user ID the directory resolves (item 2).
+func TestLDAPThrottleKeyedOnTheUser(t *testing.T) {
+	s := testslapd.Start(t)
+	e := newEnv(t, withLDAP(t, s))
+	for range 3 {
+		if st, _ := ldapPassword(e, "jane", "wrong", "openid"); st != 400 {
+			t.Fatal("wrong password accepted")
+		}
+	}
+	for _, u := range []string{"jane", "ｊane", "JANE", "jane@example.org"} {
+		st, body := ldapPassword(e, u, testslapd.Password("jane"), "openid")
+		if desc, _ := body["error_description"].(string); st != 400 || !strings.Contains(desc, "too many") {
+			t.Errorf("%q with jane throttled: %d %v; want throttled", u, st, body)
+		}
+	}
+	e.clock.Add(2 * time.Second)
+	if st, body := ldapPassword(e, "jane@example.org", testslapd.Password("jane"), "openid"); st != 200 {
+		t.Errorf("after the delay: %d %v", st, body)
+	}
 }

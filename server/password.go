@@ -12,16 +12,16 @@ import (
 	"time"
 
 	"github.com/torii-idp/torii/connector"
+	"github.com/torii-idp/torii/storage"
 )
 
 // passwordLogins checks passwords for the login form and the password grant:
-// throttling per username and per client IP, and the same answer (and
-// about the same time) for an unknown user and a wrong password.
+// throttling (see throttle), and the same answer (and about the same time)
+// for an unknown user and a wrong password.
 type passwordLogins struct {
-	users *throttle
-	ips   *throttle
-	log   *slog.Logger
-	now   func() time.Time
+	throttle *throttle // nil: throttling disabled
+	log      *slog.Logger
+	now      func() time.Time
 
 	mu sync.Mutex
 	// typical is a moving average of how long a successful login takes,
@@ -34,51 +34,98 @@ var (
 	errThrottled      = errors.New("too many failed login attempts; try again later")
 )
 
-// ipThrottleFactor: a client IP may fail this many times more often than a
-// single username (many people may share a gateway's or NAT's address).
-const ipThrottleFactor = 10
-
-func newPasswordLogins(c ThrottleConfig, log *slog.Logger, now func() time.Time) *passwordLogins {
+func newPasswordLogins(c ThrottleConfig, store storage.ThrottleStore, log *slog.Logger, now func() time.Time) *passwordLogins {
 	p := &passwordLogins{log: log, now: now, typical: map[string]time.Duration{}}
 	if !c.Disabled {
-		p.users = newThrottle(c.MaxFailures, c.Window, c.Ban, now)
-		p.ips = newThrottle(c.MaxFailures*ipThrottleFactor, c.Window, c.Ban, now)
+		p.throttle = &throttle{store: store, cfg: c, now: now}
 	}
 	return p
 }
 
 // login returns errBadCredentials, errThrottled, or a connector error.
 func (p *passwordLogins) login(ctx context.Context, conn Connector, s connector.Scopes, username, password, ip string) (connector.Identity, error) {
-	userKey := conn.ID + "\x00" + strings.ToLower(strings.TrimSpace(username))
-	if b, _ := p.users.blocked(userKey); b {
-		p.log.WarnContext(ctx, "login throttled", "reason", "username", "connector_id", conn.ID, "client_ip", ip)
-		return connector.Identity{}, errThrottled
-	}
-	if b, _ := p.ips.blocked(ip); b {
-		p.log.WarnContext(ctx, "login throttled", "reason", "client_ip", "connector_id", conn.ID, "client_ip", ip)
-		return connector.Identity{}, errThrottled
+	if password == "" || strings.TrimSpace(username) == "" {
+		return connector.Identity{}, errBadCredentials
 	}
 	start := time.Now()
+	t := p.throttle
+	if t == nil {
+		ident, ok, err := conn.Password.Login(ctx, s, username, password)
+		return p.result(ctx, conn, ident, ok, err, ip, start)
+	}
+	a := t.keys(conn.ID, "", ip)
+	if err := t.reserveErrors(ctx, &a); err != nil {
+		return connector.Identity{}, p.throttled(ctx, conn, ip, "connector_errors", err)
+	}
+	reserved := false
+	gate := func(ctx context.Context, userID string) error {
+		user := "id\x00" + userID
+		if userID == "" {
+			user = "name\x00" + normalizeLogin(username)
+		}
+		keyed := t.keys(conn.ID, user, ip)
+		a.pair, a.user, a.known = keyed.pair, keyed.user, keyed.known
+		if err := t.reserve(ctx, &a); err != nil {
+			return err
+		}
+		reserved = true
+		return nil
+	}
 	var (
 		ident connector.Identity
 		ok    bool
 		err   error
 	)
-	if password != "" && strings.TrimSpace(username) != "" {
+	if gc, gated := conn.Password.(connector.GatedPasswordConnector); gated {
+		ident, ok, err = gc.LoginGated(ctx, s, username, password, gate)
+	} else if err = gate(ctx, ""); err == nil {
 		ident, ok, err = conn.Password.Login(ctx, s, username, password)
 	}
-	if err != nil {
-		return connector.Identity{}, err
+	o := outcomeWrong
+	switch {
+	case errors.Is(err, errThrottled):
+		o = outcomeNone
+	case err != nil:
+		o = outcomeError
+	case ok:
+		o = outcomeSuccess
 	}
-	if !ok {
-		p.users.fail(userKey)
-		p.ips.fail(ip)
+	if !reserved && o != outcomeError {
+		o = outcomeNone
+	}
+	// Settle even if the request was cancelled meanwhile.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if serr := t.settle(sctx, &a, o); serr != nil {
+		p.log.WarnContext(ctx, "login throttle: could not record the outcome", "err", serr)
+	}
+	if errors.Is(err, errThrottled) {
+		return connector.Identity{}, p.throttled(ctx, conn, ip, "user", err)
+	}
+	return p.result(ctx, conn, ident, ok, err, ip, start)
+}
+
+func (p *passwordLogins) throttled(ctx context.Context, conn Connector, ip, reason string, err error) error {
+	if !errors.Is(err, errThrottled) {
+		return err // storage trouble: 503
+	}
+	p.log.WarnContext(ctx, "login throttled", "reason", reason, "connector_id", conn.ID, "client_ip", ip)
+	return err
+}
+
+func (p *passwordLogins) result(ctx context.Context, conn Connector, ident connector.Identity, ok bool, err error, ip string, start time.Time) (connector.Identity, error) {
+	switch {
+	case err != nil:
+		return connector.Identity{}, err
+	case !ok:
 		p.log.InfoContext(ctx, "login failed", "connector_id", conn.ID, "client_ip", ip)
 		p.pad(ctx, conn.ID, time.Since(start))
 		return connector.Identity{}, errBadCredentials
 	}
-	p.users.succeed(userKey)
 	p.record(conn.ID, time.Since(start))
+	// User IDs are logged at debug only (see logger.excludeFields).
+	p.log.InfoContext(ctx, "login succeeded", "connector_id", conn.ID, "client_ip", ip)
+	p.log.DebugContext(ctx, "login succeeded", "connector_id", conn.ID, "user_id", ident.UserID)
 	return ident, nil
 }
 

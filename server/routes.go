@@ -28,7 +28,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	logins := newPasswordLogins(c.Throttle, c.Logger, c.Now)
+	logins := newPasswordLogins(c.Throttle, c.Storage, c.Logger, c.Now)
 	ips := ipResolver{header: c.ClientIP.Header, trusted: c.ClientIP.TrustedProxies}
 	m := &minter{issuer: iss, signer: sig, ttl: c.Expiry.IDTokens, now: c.Now}
 	ri := &refreshIssuer{store: c.Storage, policy: c.Expiry.RefreshTokens, now: c.Now}

@@ -180,11 +180,9 @@ func (c *Config) setDefaults() {
 	if c.Web.Issuer == "" {
 		c.Web.Issuer = "torii"
 	}
-	def(&c.Throttle.Window, 2*time.Minute)
-	def(&c.Throttle.Ban, 5*time.Minute)
-	if c.Throttle.MaxFailures <= 0 {
-		c.Throttle.MaxFailures = 3
-	}
+	def(&c.Expiry.UnstartedAuthRequests, min(10*time.Minute, c.Expiry.AuthRequests))
+	c.Expiry.UnstartedAuthRequests = min(c.Expiry.UnstartedAuthRequests, c.Expiry.AuthRequests)
+	c.Throttle.setDefaults()
 }
 
 // runBackground rotates keys and collects garbage until ctx is done.

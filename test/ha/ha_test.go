@@ -265,12 +265,12 @@ func TestSameRefreshTokenOnBothReplicas(t *testing.T) {
 	}
 }
 
-// TestLoginThrottlingIsPerReplica documents what the replicas do not share:
-// failed-login counters live in each process.
-func TestLoginThrottlingIsPerReplica(t *testing.T) {
+// TestLoginThrottlingIsShared: failed-login counters live in PostgreSQL, so
+// two replicas do not allow twice the guesses.
+func TestLoginThrottlingIsShared(t *testing.T) {
 	clk := newClock()
 	_, a, b := twoReplicas(t, clk, func(c *server.Config) {
-		c.Throttle = server.ThrottleConfig{MaxFailures: 3, Window: time.Minute, Ban: 5 * time.Minute}
+		c.Throttle = server.ThrottleConfig{FailuresPerUserAndIP: 3}
 	})
 	login := func(r *replica, password string) tokenResponse {
 		got, err := r.token(url.Values{"grant_type": {"password"}, "username": {userLogin}, "password": {password},
@@ -288,8 +288,12 @@ func TestLoginThrottlingIsPerReplica(t *testing.T) {
 	if got := login(a, userPassword); got.status != http.StatusBadRequest {
 		t.Errorf("right password on A after 3 failures: %v; want 400 (throttled)", got)
 	}
+	if got := login(b, userPassword); got.status != http.StatusBadRequest {
+		t.Errorf("right password on B: %v; want 400 (throttled by A's failures)", got)
+	}
+	clk.Add(2 * time.Second) // past the first delay
 	if got := login(b, userPassword); got.status != http.StatusOK {
-		t.Errorf("right password on B: %v; want 200 (B has seen no failures)", got)
+		t.Errorf("right password on B after the delay: %v; want 200", got)
 	}
 }
 
