@@ -67,13 +67,13 @@ type Config struct {
 
 // Expiry holds token and key lifetimes (Dex's expiry block).
 type Expiry struct {
-	SigningKeys   time.Duration // default 6h
-	IDTokens      time.Duration // default 24h
-	AuthRequests  time.Duration // default 24h
+	SigningKeys  time.Duration // default 6h
+	IDTokens     time.Duration // default 24h
+	AuthRequests time.Duration // default 24h
 	// UnstartedAuthRequests is how long an auth request lives until its
 	// login page is shown (default 10m, at most AuthRequests).
 	UnstartedAuthRequests time.Duration
-	RefreshTokens RefreshExpiry
+	RefreshTokens         RefreshExpiry
 }
 
 // RefreshExpiry is Dex's expiry.refreshTokens block.
