@@ -34,10 +34,11 @@ type authFlow struct {
 	// (Dex's oauth2.alwaysShowLoginScreen).
 	alwaysChooser bool
 	// completions end an approved login, by response type (see complete).
-	completions map[string]completion
-	authReqTTL  time.Duration
-	now         func() time.Time
-	log         *slog.Logger
+	completions  map[string]completion
+	authReqTTL   time.Duration
+	unstartedTTL time.Duration
+	now          func() time.Time
+	log          *slog.Logger
 }
 
 // codeTTL is how long an authorization code may wait to be redeemed.
@@ -51,6 +52,11 @@ func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.Form
+	// Errors about the client or the redirect URI are never redirected.
+	if err := checkParams(q, authorizeParams, []string{"client_id", "redirect_uri"}); err != nil {
+		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad request", toOAuth2(r.Context(), f.log, err).Description+".")
+		return
+	}
 	client, ok, err := f.clients.get(r.Context(), q.Get("client_id"))
 	if err != nil {
 		f.storageErrorPage(w, r, err)
@@ -67,16 +73,35 @@ func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !redirecturi.Match(client.RedirectURIs, redirectURI, client.Public) {
-		f.log.InfoContext(r.Context(), "unregistered redirect URI", "client_id", client.ID, "redirect_uri", redirectURI)
+		f.log.InfoContext(r.Context(), "unregistered redirect URI", "client_id", client.ID, "redirect_uri", truncate(redirectURI))
 		f.pages.errorPage(w, r, http.StatusBadRequest, "Unregistered redirect URI",
 			"The redirect URI the application sent is not registered for it.")
 		return
 	}
 	state := q.Get("state")
+	if err := checkParams(q, authorizeParams, nil); err != nil {
+		if len(q["state"]) != 1 || len(state) > maxParamLen {
+			state = "" // not echoed: the client will not recognize the answer, rightly
+		}
+		errorRedirect(w, r, f.log, f.issuer.URL, redirectURI, state, err)
+		return
+	}
 	ar, err := f.newAuthRequest(r.Context(), q, client, redirectURI)
 	if err != nil {
 		errorRedirect(w, r, f.log, f.issuer.URL, redirectURI, state, err)
 		return
+	}
+	if f.logins.throttle != nil {
+		ip := f.ips.clientIP(r)
+		if err := f.logins.throttle.startAuthRequest(r.Context(), ip, f.unstartedTTL); errors.Is(err, errTooManyPending) {
+			f.log.WarnContext(r.Context(), "auth request refused: too many pending from one address", "client_ip", ip)
+			f.pages.errorPage(w, r, http.StatusTooManyRequests, "Too many login requests",
+				"Too many logins were started from your address. Wait a few minutes and try again.")
+			return
+		} else if err != nil {
+			f.storageErrorPage(w, r, err)
+			return
+		}
 	}
 	ar.BrowserHash = hashToken(f.browser.ensure(w, r))
 	if err := f.store.CreateAuthRequest(r.Context(), ar); err != nil {
@@ -138,7 +163,9 @@ func (f *authFlow) newAuthRequest(ctx context.Context, q url.Values, client Clie
 		// browser session, so only prompt=consent changes anything.
 		ForceApproval: slices.Contains(strings.Fields(q.Get("prompt")), "consent"),
 		ConnectorID:   connID,
-		Expiry:        now.Add(f.authReqTTL),
+		// Short until a login page is shown (see loadRequest): requests
+		// nobody follows up do not pile up for a day.
+		Expiry: now.Add(f.unstartedTTL),
 	}, nil
 }
 
@@ -167,6 +194,20 @@ func (f *authFlow) loadRequest(w http.ResponseWriter, r *http.Request, reqID str
 		f.pages.errorPage(w, r, http.StatusForbidden, "Login started elsewhere",
 			"This login was started in another browser (or your cookies are disabled). Start again from the application.")
 		return storage.AuthRequest{}, false
+	}
+	if now := f.now(); ar.Expiry.Sub(now) <= f.unstartedTTL && f.authReqTTL > f.unstartedTTL {
+		// Its browser reached a page: the request now gets the full
+		// lifetime (expiry.authRequests) to be completed.
+		exp := now.Add(f.authReqTTL)
+		err := f.store.UpdateAuthRequest(r.Context(), ar.ID, func(a storage.AuthRequest) (storage.AuthRequest, error) {
+			a.Expiry = exp
+			return a, nil
+		})
+		if err != nil {
+			f.storageErrorPage(w, r, err)
+			return storage.AuthRequest{}, false
+		}
+		ar.Expiry = exp
 	}
 	return ar, true
 }

@@ -19,15 +19,15 @@ func toOAuth2(ctx context.Context, log *slog.Logger, err error) *oauth2.Error {
 	var oe *oauth2.Error
 	if errors.As(err, &oe) {
 		if _, plain := err.(*oauth2.Error); !plain {
-			log.WarnContext(ctx, "request failed", "err", err)
+			log.WarnContext(ctx, "request failed", "err", truncate(err.Error()))
 		}
 		return oe
 	}
 	if errors.Is(err, storage.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		log.WarnContext(ctx, "backend unavailable", "err", err)
+		log.WarnContext(ctx, "backend unavailable", "err", truncate(err.Error()))
 		return oauth2.TemporarilyUnavailable("the service is temporarily unavailable, try again")
 	}
-	log.ErrorContext(ctx, "internal error", "err", err)
+	log.ErrorContext(ctx, "internal error", "err", truncate(err.Error()))
 	return oauth2.ServerError("internal server error")
 }
 

@@ -57,7 +57,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		issuer: iss, store: c.Storage, clients: clients, connectors: c.Connectors, byID: byID,
 		pages: pg, browser: browserBinding{path: iss.Path, secure: strings.HasPrefix(iss.URL, "https://")},
 		logins: logins, ips: ips, responseTypes: c.ResponseTypes, skipApproval: c.SkipApprovalScreen, alwaysChooser: c.AlwaysShowLoginScreen,
-		authReqTTL: c.Expiry.AuthRequests, now: c.Now, log: c.Logger,
+		authReqTTL: c.Expiry.AuthRequests, unstartedTTL: c.Expiry.UnstartedAuthRequests, now: c.Now, log: c.Logger,
 	}
 	flow.completions = map[string]completion{"code": flow.issueCode}
 	for i := range flow.connectors {

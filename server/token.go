@@ -50,6 +50,9 @@ func (h *tokenHandler) serve(r *http.Request) (*oauth2.TokenResponse, error) {
 	if err := r.ParseForm(); err != nil {
 		return nil, oauth2.InvalidRequest("the request body could not be parsed")
 	}
+	if err := checkParams(r.Form, tokenParams, nil); err != nil {
+		return nil, err
+	}
 	client, err := h.authenticate(r.Context(), r)
 	if err != nil {
 		return nil, err

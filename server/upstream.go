@@ -27,6 +27,8 @@ func (f *authFlow) startUpstream(w http.ResponseWriter, r *http.Request, ar stor
 		}
 		a.ConnectorID = conn.ID
 		a.ConnectorData = loginState
+		// Off to the upstream login page: the full lifetime from now on.
+		a.Expiry = later(a.Expiry, f.now().Add(f.authReqTTL))
 		return a, nil
 	})
 	if errors.Is(err, errAlreadyLoggedIn) {
