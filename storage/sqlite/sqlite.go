@@ -65,6 +65,9 @@ func Open(ctx context.Context, file string, logger *slog.Logger) (*Storage, erro
 			return nil, fmt.Errorf("sqlite: create directory for database: %w", err)
 		}
 	}
+	if err := privateFiles(ctx, file, logger); err != nil {
+		return nil, err
+	}
 
 	common := "?_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
 		"&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
@@ -80,6 +83,13 @@ func Open(ctx context.Context, file string, logger *slog.Logger) (*Storage, erro
 	// Migrate before opening readers: the first connection also switches a
 	// new file to WAL, which readers with query_only could not do.
 	if err := migrate(ctx, writer, logger, time.Now()); err != nil {
+		_ = writer.Close()
+		return nil, err
+	}
+
+	// The first connection created -wal and -shm (SQLite gives them the
+	// database file's mode, but an existing pair may predate this).
+	if err := privateFiles(ctx, file, logger); err != nil {
 		_ = writer.Close()
 		return nil, err
 	}
