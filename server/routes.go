@@ -30,7 +30,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	}
 	logins := newPasswordLogins(c.Throttle, c.Storage, c.Logger, c.Now)
 	ips := ipResolver{header: c.ClientIP.Header, trusted: c.ClientIP.TrustedProxies}
-	m := &minter{issuer: iss, signer: sig, ttl: c.Expiry.IDTokens, now: c.Now}
+	m := &minter{issuer: iss, signer: sig, ttl: c.Expiry.IDTokens, now: c.Now, clients: clients}
 	ri := &refreshIssuer{store: c.Storage, policy: c.Expiry.RefreshTokens, now: c.Now}
 	canRefresh := func(id string) bool { cn, ok := byID[id]; return ok && cn.Refresh != nil }
 

@@ -84,6 +84,9 @@ type minter struct {
 	signer *signer.Signer
 	ttl    time.Duration
 	now    func() time.Time
+	// clients is the current client config, against which every mint
+	// checks the grant's scopes again.
+	clients *clientLookup
 }
 
 // grantInfo is what every grant knows when it is ready to issue tokens.
@@ -142,6 +145,19 @@ func (m *minter) baseClaims(g grantInfo, now time.Time) idTokenClaims {
 
 // mint returns a token response with a signed access token and ID token.
 func (m *minter) mint(ctx context.Context, g grantInfo) (*oauth2.TokenResponse, error) {
+	// The scopes were allowed when the grant began; the config may have
+	// changed since (a peer no longer trusting the client), so check them
+	// again against the current one, on refresh too.
+	client, ok, err := m.clients.get(ctx, g.clientID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, oauth2.InvalidClient("the client no longer exists")
+	}
+	if _, err := parseScopes(ctx, strings.Join(g.scopes, " "), client, m.clients); err != nil {
+		return nil, err
+	}
 	now := m.now()
 	at := m.baseClaims(g, now)
 	at.Audience = audience{g.clientID}
