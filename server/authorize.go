@@ -37,6 +37,7 @@ type authFlow struct {
 	completions  map[string]completion
 	authReqTTL   time.Duration
 	unstartedTTL time.Duration
+	pkceMethods  []string // nil: S256, and plain for confidential clients
 	now          func() time.Time
 	log          *slog.Logger
 }
@@ -140,6 +141,9 @@ func (f *authFlow) newAuthRequest(ctx context.Context, q url.Values, client Clie
 		if err := pkce.ValidChallenge(method, challenge); err != nil {
 			return storage.AuthRequest{}, oauth2.InvalidRequest("invalid PKCE code_challenge: " + err.Error())
 		}
+		if !f.pkceAllowed(client, method) {
+			return storage.AuthRequest{}, oauth2.InvalidRequest("code_challenge_method " + quote(method) + " is not allowed for this client; use S256")
+		}
 	}
 	if client.Public && challenge == "" {
 		return storage.AuthRequest{}, oauth2.InvalidRequest("PKCE (code_challenge) is required for public clients")
@@ -167,6 +171,13 @@ func (f *authFlow) newAuthRequest(ctx context.Context, q url.Values, client Clie
 		// nobody follows up do not pile up for a day.
 		Expiry: now.Add(f.unstartedTTL),
 	}, nil
+}
+
+func (f *authFlow) pkceAllowed(client Client, method string) bool {
+	if f.pkceMethods == nil {
+		return method == "S256" || !client.Public
+	}
+	return slices.Contains(f.pkceMethods, method)
 }
 
 func (f *authFlow) connectorURL(connID, reqID string) string {

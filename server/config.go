@@ -34,6 +34,12 @@ type Config struct {
 	// password); empty means all of them.
 	GrantTypes []string
 
+	// PKCEMethods is oauth2.pkce.codeChallengeMethodsSupported. Unset:
+	// S256 for every client and plain for confidential clients only (a
+	// public client's plain challenge protects nothing once the
+	// authorization request is seen). Set: exactly these, for every client.
+	PKCEMethods []string
+
 	// ResponseTypes allowed at /auth; only "code" is implemented.
 	ResponseTypes         []string
 	SkipApprovalScreen    bool

@@ -59,7 +59,10 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-func discoveryDocument(iss issuer, algs []string, grants []string) oauth2.Discovery {
+func discoveryDocument(iss issuer, algs []string, grants []string, pkceMethods []string) oauth2.Discovery {
+	if pkceMethods == nil {
+		pkceMethods = []string{"S256", "plain"} // plain for confidential clients
+	}
 	return oauth2.Discovery{
 		Issuer:                            iss.URL,
 		AuthorizationEndpoint:             iss.absolute("/auth"),
@@ -73,7 +76,7 @@ func discoveryDocument(iss issuer, algs []string, grants []string) oauth2.Discov
 		ScopesSupported:                   []string{"openid", "email", "profile", "groups", "offline_access"},
 		ClaimsSupported:                   []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "email", "email_verified", "groups", "name", "preferred_username"},
 		GrantTypesSupported:               grants,
-		CodeChallengeMethodsSupported:     []string{"S256", "plain"},
+		CodeChallengeMethodsSupported:     pkceMethods,
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
 		AuthorizationResponseISSSupported: true,
 	}

@@ -49,7 +49,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		}
 	}
 
-	disc, err := newCachedDocument(discoveryDocument(iss, sig.Algorithms(), grantNames), "public, max-age=3600")
+	disc, err := newCachedDocument(discoveryDocument(iss, sig.Algorithms(), grantNames, c.PKCEMethods), "public, max-age=3600")
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		issuer: iss, store: c.Storage, clients: clients, connectors: c.Connectors, byID: byID,
 		pages: pg, browser: browserBinding{path: iss.Path, secure: strings.HasPrefix(iss.URL, "https://")},
 		logins: logins, ips: ips, responseTypes: c.ResponseTypes, skipApproval: c.SkipApprovalScreen, alwaysChooser: c.AlwaysShowLoginScreen,
-		authReqTTL: c.Expiry.AuthRequests, unstartedTTL: c.Expiry.UnstartedAuthRequests, now: c.Now, log: c.Logger,
+		authReqTTL: c.Expiry.AuthRequests, unstartedTTL: c.Expiry.UnstartedAuthRequests, pkceMethods: c.PKCEMethods, now: c.Now, log: c.Logger,
 	}
 	flow.completions = map[string]completion{"code": flow.issueCode}
 	for i := range flow.connectors {
@@ -70,7 +70,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	cors := corsPolicy{origins: c.AllowedOrigins}
 
 	r := chi.NewRouter()
-	r.Use(headers(c.Headers))
+	r.Use(headers(c.Headers, strings.HasPrefix(iss.URL, "https://")))
 	r.Route(iss.Path+"/", func(r chi.Router) {
 		r.With(cors.wrap).Get("/.well-known/openid-configuration", disc.ServeHTTP)
 		r.With(cors.wrap).Get("/keys", keys.ServeHTTP)
@@ -92,7 +92,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		r.Get("/healthz", health.live)
 		r.Get("/healthz/live", health.live)
 		r.Get("/healthz/ready", health.ready)
-		r.Handle("/static/*", http.StripPrefix(iss.Path+"/static/", http.FileServerFS(web.Static())))
+		r.Handle("/static/*", http.StripPrefix(iss.Path+"/static/", noDirectoryListing(http.FileServerFS(web.Static()))))
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		pg.errorPage(w, r, http.StatusNotFound, "Not found", "There is nothing at this address.")
@@ -107,12 +107,29 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 
 func noContent(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }
 
+// noDirectoryListing serves files only: a directory (a path ending in /,
+// or the static root) is not found rather than listed.
+func noDirectoryListing(files http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
 // headers sets the security headers on every response, then the
 // operator's web.headers (which may override them).
-func headers(extra map[string]string) func(http.Handler) http.Handler {
+func headers(extra map[string]string, https bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h := w.Header()
+			if https {
+				// The issuer is https: browsers should never try http
+				// (a year, the usual HSTS preload minimum).
+				h.Set("Strict-Transport-Security", "max-age=31536000")
+			}
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:")
 			h.Set("Referrer-Policy", "no-referrer")

@@ -36,6 +36,9 @@ func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, r, h.log, err)
 		return
 	}
+	// An audit line: who got what, never the tokens themselves.
+	h.log.InfoContext(r.Context(), "tokens issued", "grant_type", r.PostForm.Get("grant_type"),
+		"client_id", truncate(clientIDOf(r)), "scope", resp.Scope, "refresh_token", resp.RefreshToken != "")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
@@ -108,6 +111,16 @@ func (h *tokenHandler) authenticate(ctx context.Context, r *http.Request) (Clien
 		return Client{}, oauth2.InvalidClient("invalid client credentials")
 	}
 	return c, nil
+}
+
+// clientIDOf is the client ID of an authenticated token request.
+func clientIDOf(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		if u, err := url.QueryUnescape(id); err == nil {
+			return u
+		}
+	}
+	return r.PostForm.Get("client_id")
 }
 
 func quote(s string) string {

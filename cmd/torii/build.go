@@ -132,6 +132,7 @@ func (c *Config) serverConfig(store storage.Storage, conns []server.Connector, l
 		ResponseTypes:         c.OAuth2.ResponseTypes,
 		SkipApprovalScreen:    c.OAuth2.SkipApprovalScreen,
 		AlwaysShowLoginScreen: c.OAuth2.AlwaysShowLoginScreen,
+		PKCEMethods:           c.OAuth2.PKCEMethods,
 		Expiry:                exp,
 		SigningAlgorithm:      c.SigningAlgorithm,
 		Headers:               c.Web.Headers,

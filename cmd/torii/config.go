@@ -113,6 +113,8 @@ type OAuth2Config struct {
 	SkipApprovalScreen    bool
 	AlwaysShowLoginScreen bool
 	PasswordConnector     string
+	// PKCEMethods is pkce.codeChallengeMethodsSupported (nil: not set).
+	PKCEMethods []string
 }
 
 // ConnectorConfig is one entry of connectors; Config is the config block

@@ -272,8 +272,8 @@ func (c *Config) decodeOAuth2(n *yaml.Node, path string) {
 		"alwaysShowLoginScreen": func(n *yaml.Node, p string) { o.AlwaysShowLoginScreen = d.boolean(n, p) },
 		"passwordConnector":     func(n *yaml.Node, p string) { o.PasswordConnector = d.str(n, p) },
 		"pkce": func(n *yaml.Node, p string) {
-			// torii accepts PKCE (S256 and plain) from every client but
-			// does not require it: Dex's defaults load, anything else is
+			// torii accepts PKCE from every client but does not require
+			// it of confidential ones: Dex's defaults load, enforce is
 			// refused rather than ignored.
 			d.mapping(n, p, fields{
 				"enforce": func(n *yaml.Node, p string) {
@@ -282,9 +282,19 @@ func (c *Config) decodeOAuth2(n *yaml.Node, path string) {
 					}
 				},
 				"codeChallengeMethodsSupported": func(n *yaml.Node, p string) {
-					m := d.strList(n, p)
-					if !slices.Equal(m, []string{"S256", "plain"}) && !slices.Equal(m, []string{"plain", "S256"}) {
-						d.errorf(n, p, "torii does not support restricting PKCE methods (it offers S256 and plain)")
+					o.PKCEMethods = []string{}
+					d.sequence(n, p, func(item *yaml.Node, p string, _ int) {
+						switch m := d.str(item, p); m {
+						case "S256", "plain":
+							if !slices.Contains(o.PKCEMethods, m) {
+								o.PKCEMethods = append(o.PKCEMethods, m)
+							}
+						default:
+							d.errorf(item, p, "unknown PKCE method %q (S256 or plain)", m)
+						}
+					})
+					if len(o.PKCEMethods) == 0 {
+						d.errorf(n, p, "must list S256, plain or both")
 					}
 				},
 			}, nil)
