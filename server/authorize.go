@@ -104,7 +104,12 @@ func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ar.BrowserHash = hashToken(f.browser.ensure(w, r))
+	binding, err := f.browser.ensure(w, r)
+	if err != nil {
+		f.storageErrorPage(w, r, err)
+		return
+	}
+	ar.BrowserHash = hashToken(binding)
 	if err := f.store.CreateAuthRequest(r.Context(), ar); err != nil {
 		f.storageErrorPage(w, r, err)
 		return

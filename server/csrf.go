@@ -1,8 +1,12 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
 	"net/http"
+	"time"
+
+	"github.com/torii-idp/torii/storage"
 )
 
 // The browser binding: /auth gives the browser a random cookie and stores
@@ -10,32 +14,81 @@ import (
 // that browser, and their forms carry a token derived from the cookie and
 // the request, so a login cannot be completed from another browser or by a
 // cross-site form post (Dex CVE-2022-39222).
+//
+// Only values torii minted are adopted (each is remembered in storage,
+// hashed, for the auth-request lifetime), and the binding is renewed when
+// a login succeeds, so a value planted in the victim's browser (cookie
+// fixation) never lets the planter act on the victim's login.
 const csrfCookie = "torii_csrf"
+
+// hostCookie is the name on an https issuer at the root of its host: the
+// __Host- prefix makes browsers refuse it from a sibling subdomain or
+// over http, the usual ways to plant a cookie.
+const hostCookie = "__Host-" + csrfCookie
 
 type browserBinding struct {
 	path   string // cookie path: the issuer path
 	secure bool
+	store  storage.ThrottleStore
+	ttl    time.Duration // how long a minted value is remembered
+	now    func() time.Time
 }
 
-// ensure returns the browser's cookie value, setting a new one if needed.
-func (b browserBinding) ensure(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 43 {
-		return c.Value
+func (b browserBinding) name() string {
+	if b.secure && b.path == "" {
+		return hostCookie
 	}
+	return csrfCookie
+}
+
+func mintedKey(v string) string { return "b:" + hashToken(v) }
+
+// ensure returns the browser's cookie value if torii minted it (renewing
+// the record), else sets a new one.
+func (b browserBinding) ensure(w http.ResponseWriter, r *http.Request) (string, error) {
+	if c, err := r.Cookie(b.name()); err == nil && len(c.Value) >= 43 {
+		minted, err := b.remember(r.Context(), c.Value, false)
+		if err != nil || minted {
+			return c.Value, err
+		}
+	}
+	return b.mint(w, r)
+}
+
+// mint sets a new cookie value and remembers it.
+func (b browserBinding) mint(w http.ResponseWriter, r *http.Request) (string, error) {
 	v := newToken()
+	if _, err := b.remember(r.Context(), v, true); err != nil {
+		return "", err
+	}
 	path := b.path
 	if path == "" {
 		path = "/"
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: csrfCookie, Value: v, Path: path, HttpOnly: true, Secure: b.secure,
+		Name: b.name(), Value: v, Path: path, HttpOnly: true, Secure: b.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
-	return v
+	return v, nil
+}
+
+// remember renews the record of v (creating it when create) and reports
+// whether it existed.
+func (b browserBinding) remember(ctx context.Context, v string, create bool) (bool, error) {
+	now := b.now()
+	var existed bool
+	err := b.store.UpdateThrottle(ctx, now, []string{mintedKey(v)}, func(cs []storage.ThrottleCounter) ([]storage.ThrottleCounter, error) {
+		existed = cs[0].Count > 0
+		if !existed && !create {
+			return nil, nil
+		}
+		return []storage.ThrottleCounter{{Key: cs[0].Key, Count: 1, WindowStart: now, Expiry: now.Add(b.ttl)}}, nil
+	})
+	return existed, err
 }
 
 func (b browserBinding) cookie(r *http.Request) string {
-	c, err := r.Cookie(csrfCookie)
+	c, err := r.Cookie(b.name())
 	if err != nil {
 		return ""
 	}

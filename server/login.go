@@ -31,6 +31,10 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if ar.ConnectorID != "" && ar.ConnectorID != conn.ID {
+		f.wrongConnectorPage(w, r)
+		return
+	}
 	if conn.Callback != nil {
 		f.startUpstream(w, r, ar, conn)
 		return
@@ -79,7 +83,22 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 func (f *authFlow) loggedIn(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest, conn Connector, ident connector.Identity) {
 	now := f.now()
 	claims := claimsFromIdentity(ident)
+	// A new binding from here on: whoever else holds the old cookie value
+	// (one planted in this browser) cannot act on the logged-in request.
+	browserHash := ar.BrowserHash
+	if f.needsApproval(ar) {
+		v, err := f.browser.mint(w, r)
+		if err != nil {
+			f.storageErrorPage(w, r, err)
+			return
+		}
+		browserHash = hashToken(v)
+	}
 	err := f.store.UpdateAuthRequest(r.Context(), ar.ID, func(a storage.AuthRequest) (storage.AuthRequest, error) {
+		if a.ConnectorID != "" && a.ConnectorID != conn.ID {
+			return a, errWrongConnector
+		}
+		a.BrowserHash = browserHash
 		a.LoggedIn = true
 		a.ConnectorID = conn.ID
 		a.Claims = claims
@@ -87,11 +106,16 @@ func (f *authFlow) loggedIn(w http.ResponseWriter, r *http.Request, ar storage.A
 		a.AuthTime = now
 		return a, nil
 	})
+	if errors.Is(err, errWrongConnector) {
+		f.wrongConnectorPage(w, r)
+		return
+	}
 	if err != nil {
 		f.storageErrorPage(w, r, err)
 		return
 	}
 	ar.LoggedIn, ar.ConnectorID, ar.Claims, ar.ConnectorData, ar.AuthTime = true, conn.ID, claims, ident.ConnectorData, now
+	ar.BrowserHash = browserHash
 	f.next(w, r, ar)
 }
 

@@ -1,0 +1,16 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+)
+
+// errWrongConnector: the auth request is pinned to another connector (its
+// connector_id at /auth, or the upstream login it started) and cannot be
+// completed through this one.
+var errWrongConnector = errors.New("the login request is for another connector")
+
+func (f *authFlow) wrongConnectorPage(w http.ResponseWriter, r *http.Request) {
+	f.pages.errorPage(w, r, http.StatusBadRequest, "Wrong login method",
+		"This login must use the login method the application asked for. Start again from the application.")
+}
