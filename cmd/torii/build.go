@@ -139,6 +139,7 @@ func (c *Config) serverConfig(store storage.Storage, conns []server.Connector, l
 		AllowedOrigins:        c.Web.AllowedOrigins,
 		ClientIP:              c.Web.ClientIP,
 		Web:                   c.Frontend,
+		Throttle:              c.Throttle,
 		Logger:                logger,
 	}
 }

@@ -52,6 +52,9 @@ type Config struct {
 	// imported when torii starts on an unused storage.
 	ImportDex string
 
+	// Throttle is torii's throttle block.
+	Throttle server.ThrottleConfig
+
 	d      *decoder
 	parsed bool // the YAML itself was readable
 }

@@ -36,6 +36,7 @@ func (c *Config) decodeRoot(root *yaml.Node) {
 		"connectors":       c.decodeConnectors,
 		"grpc":             c.decodeGRPC,
 		"importDex":        c.decodeImportDex,
+		"throttle":         c.decodeThrottle,
 	}, map[string]string{
 		// Top-level Dex keys torii refuses, with what they are.
 		"sessions":  "sessions (Dex's experimental login sessions)",
