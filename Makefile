@@ -4,7 +4,7 @@ CONFIG  ?= examples/config.dev.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test unit interop dex-test bench fuzz vet clean
+.PHONY: all build run test unit fuzz-short interop dex-test bench fuzz fuzz-long vet clean
 
 all: build
 
@@ -16,13 +16,33 @@ run: build
 	mkdir -p var
 	./bin/torii serve $(CONFIG)
 
-# Every test: the module's tests (slapd, PostgreSQL), the interop suite
-# with the real clients, then the switch from the real Dex.
-test: unit interop dex-test
+# Every test: the module's tests (slapd, PostgreSQL), a short run of every
+# fuzz target, the interop suite with the real clients, then the switch
+# from the real Dex.
+test: unit fuzz-short interop dex-test
 
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# Every fuzz target for FUZZTIME each (seconds in make test; fuzz-long for
+# minutes). go test -fuzz takes one target and one package at a time.
+FUZZ_TARGETS := \
+	FuzzEndpoints:./server/fuzz \
+	FuzzEquivalent:./server/internal/redirecturi \
+	FuzzMatchNoConfusion:./server/internal/redirecturi \
+	FuzzVerify:./server/internal/pkce \
+	FuzzRoundTrip:./server/internal/subject
+FUZZTIME ?= 5s
+
+fuzz-short:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:}; \
+	done
+
+fuzz-long:
+	$(MAKE) fuzz-short FUZZTIME=5m
 
 # The real clients (kube-apiserver's authenticator, oauth2-proxy, kubelogin,
 # openid-client, Chromium) against the real torii binary; one line per
@@ -40,8 +60,7 @@ dex-test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./server/ ./storage/... ./connector/...
 
-fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzEquivalent -fuzztime 60s ./server/internal/redirecturi
+fuzz: fuzz-long
 
 clean:
 	rm -rf bin var
