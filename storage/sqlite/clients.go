@@ -51,7 +51,7 @@ func scanPassword(row rowScanner) (storage.Password, error) {
 
 // CreateClient stores c; storage.ErrAlreadyExists if the id is taken.
 func (s *Storage) CreateClient(ctx context.Context, c storage.Client) error {
-	return s.kinds.clients.create(ctx, c)
+	return s.kinds.clients.create(ctx, s, c)
 }
 
 // GetClient returns the client or storage.ErrNotFound.
@@ -66,7 +66,7 @@ func (s *Storage) UpdateClient(ctx context.Context, id string, update func(stora
 
 // DeleteClient removes the client or reports storage.ErrNotFound.
 func (s *Storage) DeleteClient(ctx context.Context, id string) error {
-	return s.kinds.clients.delete(ctx, id)
+	return s.kinds.clients.delete(ctx, s, id)
 }
 
 // ListClients returns every client, by id.
@@ -76,7 +76,7 @@ func (s *Storage) ListClients(ctx context.Context) ([]storage.Client, error) {
 
 // CreatePassword stores p under its lower-cased email.
 func (s *Storage) CreatePassword(ctx context.Context, p storage.Password) error {
-	return s.kinds.passwords.create(ctx, p)
+	return s.kinds.passwords.create(ctx, s, p)
 }
 
 // GetPassword returns the password stored for email (any case).
@@ -96,7 +96,7 @@ func (s *Storage) UpdatePassword(ctx context.Context, email string, update func(
 
 // DeletePassword removes the password stored for email (any case).
 func (s *Storage) DeletePassword(ctx context.Context, email string) error {
-	return s.kinds.passwords.delete(ctx, storage.PasswordKey(email))
+	return s.kinds.passwords.delete(ctx, s, storage.PasswordKey(email))
 }
 
 // ListPasswords returns every password, by email.

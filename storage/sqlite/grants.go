@@ -13,7 +13,7 @@ import (
 // RevokeGrant deletes the family's refresh tokens and records the grant as
 // revoked until the later of any existing record and until, atomically.
 func (s *Storage) RevokeGrant(ctx context.Context, grantID string, until time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE family_id = ?`, grantID); err != nil {
 			return fmt.Errorf("sqlite: revoke grant: %w", err)
 		}
@@ -74,7 +74,7 @@ func (s *Storage) GetKeys(ctx context.Context) (storage.Keys, error) {
 // UpdateKeys runs update in an immediate transaction, which serializes
 // every process sharing the file: a due rotation happens once.
 func (s *Storage) UpdateKeys(ctx context.Context, update func(storage.Keys) (storage.Keys, error)) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := scanKeys(tx.QueryRowContext(ctx, selectKeys))
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("sqlite: get keys: %w", err)
@@ -98,9 +98,13 @@ func (s *Storage) UpdateKeys(ctx context.Context, update func(storage.Keys) (sto
 	})
 }
 
-// GarbageCollect deletes expired rows in batches of gcBatch, each its own
-// statement, so the write lock is released between batches. A NULL (zero)
-// expiry counts as expired, except on refresh tokens where it means never.
+// GarbageCollect deletes expired rows in batches of gcBatch, each a write
+// of its own through the group committer, and after each batch it pauses
+// for as long as the batch took: the writer is never held by GC for more
+// than one batch in a row, and GC takes at most about half of its time, so
+// a large collection (a million expired rows) slows rotations down but
+// does not stall them. A NULL (zero) expiry counts as expired, except on
+// refresh tokens where it means never.
 func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GCResult, error) {
 	var res storage.GCResult
 	targets := []struct {
@@ -118,17 +122,25 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		query := "DELETE FROM " + t.table + " WHERE rowid IN (SELECT rowid FROM " + t.table +
 			" WHERE " + t.expired + " LIMIT " + fmt.Sprint(gcBatch) + ")"
 		for {
-			r, err := s.writer.ExecContext(ctx, query, cutoff)
-			if err != nil {
-				return res, fmt.Errorf("sqlite: garbage collect %s: %w", t.table, err)
-			}
-			n, err := r.RowsAffected()
+			start := time.Now()
+			var n int64
+			err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				r, err := tx.ExecContext(ctx, query, cutoff)
+				if err != nil {
+					return err
+				}
+				n, err = r.RowsAffected()
+				return err
+			})
 			if err != nil {
 				return res, fmt.Errorf("sqlite: garbage collect %s: %w", t.table, err)
 			}
 			*t.count += n
 			if n < gcBatch {
 				break
+			}
+			if err := pause(ctx, time.Since(start)); err != nil {
+				return res, fmt.Errorf("sqlite: garbage collect %s: %w", t.table, err)
 			}
 		}
 	}
@@ -138,4 +150,16 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 			"refresh_tokens", res.RefreshTokens, "revoked_grants", res.RevokedGrants)
 	}
 	return res, nil
+}
+
+// pause waits for d (GC's yield to the other writers) or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

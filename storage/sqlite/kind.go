@@ -78,21 +78,23 @@ func (k *kind[T]) close() error {
 	return errors.Join(errs...)
 }
 
-func (k kind[T]) create(ctx context.Context, v T) error {
+func (k kind[T]) create(ctx context.Context, s *Storage, v T) error {
 	args, err := k.args(v)
 	if err != nil {
 		return err
 	}
-	res, err := k.insert.ExecContext(ctx, args...)
-	if err != nil {
-		return fmt.Errorf("sqlite: insert into %s: %w", k.table, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlite: insert into %s: %w", k.table, err)
-	} else if n == 0 {
-		return storage.ErrAlreadyExists
-	}
-	return nil
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.StmtContext(ctx, k.insert).ExecContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("sqlite: insert into %s: %w", k.table, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite: insert into %s: %w", k.table, err)
+		} else if n == 0 {
+			return storage.ErrAlreadyExists
+		}
+		return nil
+	})
 }
 
 func (k kind[T]) get(ctx context.Context, id string) (T, error) {
@@ -103,7 +105,7 @@ func (k kind[T]) get(ctx context.Context, id string) (T, error) {
 // update reads, calls fn and writes in one immediate transaction. The id in
 // fn's result is ignored: a row keeps its id.
 func (k kind[T]) update(ctx context.Context, s *Storage, id string, fn func(T) (T, error)) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := k.scan(tx.StmtContext(ctx, k.selectW).QueryRowContext(ctx, id))
 		if err != nil {
 			return k.wrap(err)
@@ -124,17 +126,19 @@ func (k kind[T]) update(ctx context.Context, s *Storage, id string, fn func(T) (
 	})
 }
 
-func (k kind[T]) delete(ctx context.Context, id string) error {
-	res, err := k.deleteW.ExecContext(ctx, id)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete from %s: %w", k.table, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlite: delete from %s: %w", k.table, err)
-	} else if n == 0 {
-		return storage.ErrNotFound
-	}
-	return nil
+func (k kind[T]) delete(ctx context.Context, s *Storage, id string) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.StmtContext(ctx, k.deleteW).ExecContext(ctx, id)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete from %s: %w", k.table, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite: delete from %s: %w", k.table, err)
+		} else if n == 0 {
+			return storage.ErrNotFound
+		}
+		return nil
+	})
 }
 
 func (k kind[T]) wrap(err error) error {

@@ -173,7 +173,7 @@ func decodeAll(pairs ...any) error {
 
 // CreateAuthRequest stores a; storage.ErrAlreadyExists if the id is taken.
 func (s *Storage) CreateAuthRequest(ctx context.Context, a storage.AuthRequest) error {
-	return s.kinds.authRequests.create(ctx, a)
+	return s.kinds.authRequests.create(ctx, s, a)
 }
 
 // GetAuthRequest returns the request or storage.ErrNotFound.
@@ -188,12 +188,12 @@ func (s *Storage) UpdateAuthRequest(ctx context.Context, id string, update func(
 
 // DeleteAuthRequest removes the request or reports storage.ErrNotFound.
 func (s *Storage) DeleteAuthRequest(ctx context.Context, id string) error {
-	return s.kinds.authRequests.delete(ctx, id)
+	return s.kinds.authRequests.delete(ctx, s, id)
 }
 
 // CreateAuthCode stores c; storage.ErrAlreadyExists if the id is taken.
 func (s *Storage) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
-	return s.kinds.authCodes.create(ctx, c)
+	return s.kinds.authCodes.create(ctx, s, c)
 }
 
 // GetAuthCode returns the code or storage.ErrNotFound.
@@ -208,12 +208,12 @@ func (s *Storage) UpdateAuthCode(ctx context.Context, id string, update func(sto
 
 // DeleteAuthCode removes the code or reports storage.ErrNotFound.
 func (s *Storage) DeleteAuthCode(ctx context.Context, id string) error {
-	return s.kinds.authCodes.delete(ctx, id)
+	return s.kinds.authCodes.delete(ctx, s, id)
 }
 
 // CreateRefresh stores r; storage.ErrAlreadyExists if the id is taken.
 func (s *Storage) CreateRefresh(ctx context.Context, r storage.RefreshToken) error {
-	return s.kinds.refresh.create(ctx, r)
+	return s.kinds.refresh.create(ctx, s, r)
 }
 
 // GetRefresh returns the token or storage.ErrNotFound.
@@ -228,5 +228,5 @@ func (s *Storage) UpdateRefresh(ctx context.Context, id string, update func(stor
 
 // DeleteRefresh removes the token or reports storage.ErrNotFound.
 func (s *Storage) DeleteRefresh(ctx context.Context, id string) error {
-	return s.kinds.refresh.delete(ctx, id)
+	return s.kinds.refresh.delete(ctx, s, id)
 }

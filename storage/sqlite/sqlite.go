@@ -2,9 +2,11 @@
 // (modernc.org/sqlite, no cgo).
 //
 // SQLite allows one writer at a time. Rather than let connections fight over
-// the write lock, every write goes through a pool of exactly one connection
-// and starts with BEGIN IMMEDIATE, so it takes the lock before it reads and
-// never has to be retried. Reads use a separate pool and, thanks to WAL, run
+// the write lock, every write goes through a pool of exactly one connection,
+// driven by one goroutine that commits the writes arriving together in one
+// transaction (group commit, see group.go), and every transaction starts
+// with BEGIN IMMEDIATE, so it takes the lock before it reads and never has
+// to be retried. Reads use a separate pool and, thanks to WAL, run
 // beside the writer. Several processes may share a file: busy_timeout makes
 // them queue for the write lock.
 //
@@ -37,13 +39,15 @@ var _ storage.Storage = (*Storage)(nil)
 const busyTimeout = 10 * time.Second
 
 // gcBatch bounds each GC delete so the write lock is released between
-// batches and logins are not stalled behind a large collection.
-const gcBatch = 1000
+// batches and logins are not stalled behind a large collection; a batch of
+// this size takes a few milliseconds.
+const gcBatch = 500
 
 // Storage is the SQLite backend. Create it with Open.
 type Storage struct {
 	writer *sql.DB // exactly one connection, immediate transactions
 	reader *sql.DB // read-only pool for gets
+	group  *committer
 	logger *slog.Logger
 	kinds  kinds
 }
@@ -107,7 +111,11 @@ func Open(ctx context.Context, file string, logger *slog.Logger) (*Storage, erro
 
 	s := &Storage{writer: writer, reader: reader, logger: logger, kinds: newKinds()}
 	if err := s.kinds.prepare(ctx, writer, reader); err != nil {
-		_ = s.Close()
+		_ = errors.Join(s.kinds.close(), reader.Close(), writer.Close())
+		return nil, err
+	}
+	if s.group, err = newCommitter(ctx, writer); err != nil {
+		_ = errors.Join(s.kinds.close(), reader.Close(), writer.Close())
 		return nil, err
 	}
 	if err := s.Ping(ctx); err != nil {
@@ -117,9 +125,10 @@ func Open(ctx context.Context, file string, logger *slog.Logger) (*Storage, erro
 	return s, nil
 }
 
-// Close closes the prepared statements and both pools.
+// Close waits for the group transaction in progress, then closes the
+// prepared statements and both pools.
 func (s *Storage) Close() error {
-	return errors.Join(s.kinds.close(), s.reader.Close(), s.writer.Close())
+	return errors.Join(s.group.close(), s.kinds.close(), s.reader.Close(), s.writer.Close())
 }
 
 // Ping checks that the file can still be read.
@@ -131,19 +140,10 @@ func (s *Storage) Ping(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in an immediate transaction on the writer and commits if fn
-// returns nil. fn's error is returned unchanged.
-func (s *Storage) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
+// inTx runs fn in a group transaction on the writer (see group.go) and
+// returns once the transaction holding fn's writes has committed. fn's error
+// is returned unchanged and undoes only fn's own writes. fn must use the ctx
+// it is given (the caller's, without its cancellation).
+func (s *Storage) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.group.do(ctx, fn)
 }

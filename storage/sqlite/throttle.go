@@ -16,7 +16,7 @@ import (
 // same keys serialize across processes.
 func (s *Storage) UpdateThrottle(ctx context.Context, now time.Time, keys []string, update func([]storage.ThrottleCounter) ([]storage.ThrottleCounter, error)) error {
 	var userErr error
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur := make([]storage.ThrottleCounter, len(keys))
 		for i, k := range keys {
 			c := storage.ThrottleCounter{Key: k}
