@@ -5,6 +5,7 @@
 //	torii check-config CONFIG    report every problem of a config file
 //	torii hash-password [--cost N]  print a bcrypt hash of a password
 //	torii import-dex [--dry-run] DEX_CONFIG TORII_CONFIG  take over Dex's keys and tokens
+//	torii seed --families N CONFIG  fill storage for scale measurements
 //	torii version                print the version
 //	torii client|user|tokens ... manage clients, users and tokens over the admin API
 package main
@@ -28,6 +29,9 @@ const usage = `usage:
   torii import-dex [--dry-run] [--force] DEX_CONFIG TORII_CONFIG
                                    copy Dex's signing keys and refresh tokens
                                    into torii's storage (Dex's is only read)
+  torii seed --families N [--rotated K] [--expired] CONFIG
+                                   fill the configured storage with refresh-token
+                                   families for scale measurements
   torii version                    print the version
 
 admin commands (over the gRPC admin API, grpc.addr; --addr or TORII_ADMIN_ADDR,
@@ -55,6 +59,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return serveCommand(ctx, rest[0], stderr)
 		}
 		return checkConfigCommand(ctx, rest[0], stdout, stderr)
+	case "seed":
+		return seedCommand(ctx, rest, stdout, stderr)
 	case "hash-password":
 		return hashPasswordCommand(rest, stdin, stdout, stderr)
 	case "client":
