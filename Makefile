@@ -4,12 +4,13 @@ CONFIG  ?= examples/config.dev.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test unit fuzz-short interop dex-test bench fuzz fuzz-long vet clean
+.PHONY: all build run test unit fuzz-short interop dex-test bench fuzz fuzz-long vet clean load-smoke scale-refresh scale-store-sqlite scale-store-postgres scale-gc-sqlite scale-gc-postgres
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/torii ./cmd/torii
+	$(GO) build -o bin/torii-load ./cmd/torii-load
 
 # torii on the embedded default: SQLite under ./var, users from the config.
 run: build
@@ -43,6 +44,24 @@ fuzz-short:
 
 fuzz-long:
 	$(MAKE) fuzz-short FUZZTIME=5m
+
+# A few seconds of torii-load against an in-process torii (its own tests).
+load-smoke:
+	$(GO) test -count=1 ./cmd/torii-load/
+
+# The scale runs of docs/performance.md; heavy, never part of make test.
+# scale-refresh compares this tree's torii with BASE_TORII (a torii built
+# from the baseline commit). FAMILIES and DURATION tune the other runs.
+scale-refresh:
+	scripts/load/scale.sh refresh-es256
+scale-store-sqlite:
+	scripts/load/scale.sh store sqlite
+scale-store-postgres:
+	scripts/load/scale.sh store postgres
+scale-gc-sqlite:
+	scripts/load/scale.sh gc sqlite
+scale-gc-postgres:
+	scripts/load/scale.sh gc postgres
 
 # The real clients (kube-apiserver's authenticator, oauth2-proxy, kubelogin,
 # openid-client, Chromium) against the real torii binary; one line per

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,5 +81,45 @@ func BenchmarkUpdateRefresh(b *testing.B) {
 				}
 			}
 		})
+	})
+}
+
+// BenchmarkRotate8 is the refresh grant's two writes (create the new token,
+// mark the old one rotated) from 8 concurrent sessions, as in the
+// torii-load refresh target; on SQLite this is where group commit counts.
+func BenchmarkRotate8(b *testing.B) {
+	benchStores(b, func(b *testing.B, s storage.Storage) {
+		ctx := context.Background()
+		var n atomic.Int64
+		b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			cur := fmt.Sprintf("rt-%d", n.Add(1))
+			if err := s.CreateRefresh(ctx, benchToken(cur)); err != nil {
+				b.Error(err)
+				return
+			}
+			for pb.Next() {
+				next := fmt.Sprintf("rt-%d", n.Add(1))
+				if err := s.CreateRefresh(ctx, benchToken(next)); err != nil {
+					b.Error(err)
+					return
+				}
+				err := s.UpdateRefresh(ctx, cur, func(r storage.RefreshToken) (storage.RefreshToken, error) {
+					r.RotatedAt = r.LastUsed
+					return r, nil
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				cur = next
+			}
+		})
+		if g, ok := s.(interface{ GroupStats() (int64, int64) }); ok {
+			groups, writes := g.GroupStats()
+			b.ReportMetric(float64(writes)/float64(max(groups, 1)), "writes/commit")
+		}
 	})
 }
