@@ -12,6 +12,7 @@ FAMILIES=${FAMILIES:-1000000}
 DURATION=${DURATION:-20s}
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 WORK=${WORK:-$(mktemp -d /tmp/torii-scale.XXXXXX)}
+mkdir -p "$WORK"
 PORT=${PORT:-5600}
 go build -o bin/torii ./cmd/torii
 go build -o bin/torii-load ./cmd/torii-load
@@ -27,7 +28,8 @@ config() {
 		psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 		storage="  type: postgres
   config:
-    dsn: $PGURL/$db?sslmode=disable" ;;
+    dsn: $PGURL/$db?sslmode=disable
+    maxOpenConns: 32" ;;
 	esac
 	cat >"$WORK/$2.yaml" <<YAML
 issuer: http://127.0.0.1:$PORT/dex
@@ -89,7 +91,7 @@ store)
 	loadrun --modes refresh --concurrency 8 --duration "$DURATION"
 	stop
 	echo "== seeding $FAMILIES families ($2)"
-	bin/torii seed --families "$FAMILIES" "$cfg"
+	bin/torii seed --families "$FAMILIES" --writers 64 "$cfg"
 	start bin/torii "$cfg"
 	echo "== $FAMILIES families stored ($2)"
 	loadrun --modes refresh --concurrency 8 --duration "$DURATION"

@@ -98,13 +98,15 @@ func (s *Storage) UpdateKeys(ctx context.Context, update func(storage.Keys) (sto
 	})
 }
 
-// GarbageCollect deletes expired rows in batches of gcBatch, each a write
-// of its own through the group committer, and after each batch it pauses
-// for as long as the batch took: the writer is never held by GC for more
-// than one batch in a row, and GC takes at most about half of its time, so
-// a large collection (a million expired rows) slows rotations down but
-// does not stall them. A NULL (zero) expiry counts as expired, except on
-// refresh tokens where it means never.
+// GarbageCollect deletes expired rows in batches, each a write of its own
+// through the group committer, and after each batch it pauses for as long
+// as the batch took: the writer is never held by GC for two batches in a
+// row, and GC takes at most about half of its time. The batch size adapts
+// so that one batch takes about gcBatchTarget (deletes from a cold file
+// read index pages from disk and can be slow), so a large collection (a
+// million expired rows) slows rotations down but does not stall them. A
+// NULL (zero) expiry counts as expired, except on refresh tokens where it
+// means never.
 func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GCResult, error) {
 	var res storage.GCResult
 	targets := []struct {
@@ -118,14 +120,15 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		{"throttle_counters", "expiry < ?", &res.ThrottleCounters},
 	}
 	cutoff := now.UnixMicro()
+	batch := gcBatch
 	for _, t := range targets {
 		query := "DELETE FROM " + t.table + " WHERE rowid IN (SELECT rowid FROM " + t.table +
-			" WHERE " + t.expired + " LIMIT " + fmt.Sprint(gcBatch) + ")"
+			" WHERE " + t.expired + " LIMIT ?)"
 		for {
 			start := time.Now()
 			var n int64
 			err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-				r, err := tx.ExecContext(ctx, query, cutoff)
+				r, err := tx.ExecContext(ctx, query, cutoff, batch)
 				if err != nil {
 					return err
 				}
@@ -136,10 +139,12 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 				return res, fmt.Errorf("sqlite: garbage collect %s: %w", t.table, err)
 			}
 			*t.count += n
-			if n < gcBatch {
+			if n < int64(batch) {
 				break
 			}
-			if err := pause(ctx, time.Since(start)); err != nil {
+			took := time.Since(start)
+			batch = nextBatch(batch, took)
+			if err := pause(ctx, took); err != nil {
 				return res, fmt.Errorf("sqlite: garbage collect %s: %w", t.table, err)
 			}
 		}
@@ -162,4 +167,19 @@ func pause(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// gcBatchTarget is how long one GC batch should hold the writer.
+const gcBatchTarget = 5 * time.Millisecond
+
+// nextBatch halves the batch after a slow one and doubles it after a quick
+// one, within [gcBatchMin, gcBatchMax].
+func nextBatch(batch int, took time.Duration) int {
+	switch {
+	case took > 2*gcBatchTarget:
+		return max(batch/2, gcBatchMin)
+	case took < gcBatchTarget/2:
+		return min(batch*2, gcBatchMax)
+	}
+	return batch
 }

@@ -38,10 +38,15 @@ var _ storage.Storage = (*Storage)(nil)
 // before giving up with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
-// gcBatch bounds each GC delete so the write lock is released between
-// batches and logins are not stalled behind a large collection; a batch of
-// this size takes a few milliseconds.
-const gcBatch = 500
+// gcBatch is the first GC batch's size; later batches adapt (see
+// GarbageCollect) between gcBatchMin and gcBatchMax, so the write lock is
+// released between batches and logins are not stalled behind a large
+// collection.
+const (
+	gcBatch    = 500
+	gcBatchMin = 20
+	gcBatchMax = 5000
+)
 
 // Storage is the SQLite backend. Create it with Open.
 type Storage struct {
