@@ -13,8 +13,8 @@ import (
 
 // checkConfigCommand reports every problem of the config file, one per
 // line as FILE:LINE: key.path: message, and exits 1; or prints a summary.
-func checkConfigCommand(ctx context.Context, path string, stdout, stderr io.Writer) int {
-	c, err := LoadConfig(path, lookupEnv)
+func checkConfigCommand(ctx context.Context, path string, flags serveFlags, stdout, stderr io.Writer) int {
+	c, err := loadConfig(path, lookupEnv, flags)
 	if c != nil && c.parsed {
 		// Connector configs are checked by the connectors themselves.
 		err = errors.Join(err, c.checkConnectors(ctx))

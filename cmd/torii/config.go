@@ -132,6 +132,12 @@ type ConnectorConfig struct {
 // LoadConfig reads, parses and validates a config file. The error joins
 // every *Problem found.
 func LoadConfig(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	return loadConfig(path, lookupEnv, serveFlags{})
+}
+
+// loadConfig is LoadConfig with the serve flags applied between parsing and
+// validation.
+func loadConfig(path string, lookupEnv func(string) (string, bool), flags serveFlags) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -140,6 +146,7 @@ func LoadConfig(path string, lookupEnv func(string) (string, bool)) (*Config, er
 	if !c.parsed {
 		return c, err
 	}
+	flags.apply(c)
 	// Validate returns the parse problems too, so every problem is reported.
 	return c, c.Validate()
 }

@@ -8,6 +8,11 @@
 //	torii seed --families N CONFIG  fill storage for scale measurements
 //	torii version                print the version
 //	torii client|user|tokens ... manage clients, users and tokens over the admin API
+//
+// Run as dex (a link named dex, or `torii dex ...`), it takes the command
+// lines Dex's image, Kubeflow's manifests and Dex's Helm chart use:
+// `dex serve [--web-http-addr A] [--web-https-addr A] [--telemetry-addr A]
+// FILE` and `dex version`.
 package main
 
 import (
@@ -15,15 +20,22 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	args := os.Args[1:]
+	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == "dex" {
+		args = append([]string{"dex"}, args...)
+	}
+	os.Exit(run(context.Background(), args, os.Stdin, os.Stdout, os.Stderr))
 }
 
 const usage = `usage:
-  torii serve CONFIG               run the server
-  torii check-config CONFIG        check a config file and report every problem
+  torii serve [FLAGS] CONFIG       run the server; FLAGS replace the config's
+                                   addresses as Dex's do:
+` + serveFlagsUsage + `  torii check-config [FLAGS] CONFIG  check a config file and report every problem
   torii hash-password [--cost N]   print a bcrypt hash of a password read from
                                    the terminal or stdin (cost default 10)
   torii import-dex [--dry-run] [--force] DEX_CONFIG TORII_CONFIG
@@ -51,16 +63,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "serve", "check-config":
-		if len(rest) != 1 || rest[0] == "" || rest[0][0] == '-' {
-			fmt.Fprintf(stderr, "usage: torii %s CONFIG\n", cmd)
+		files, flags, err := parseServeArgs(rest)
+		if err == nil && (len(files) != 1 || files[0] == "") {
+			err = fmt.Errorf("one CONFIG file is needed")
+		}
+		if err != nil {
+			if err != errHelp {
+				fmt.Fprintf(stderr, "torii %s: %v\n", cmd, err)
+			}
+			fmt.Fprintf(stderr, "usage: torii %s [FLAGS] CONFIG\n%s", cmd, serveFlagsUsage)
 			return 2
 		}
 		if cmd == "serve" {
-			return serveCommand(ctx, rest[0], stderr)
+			return serveCommand(ctx, files[0], flags, stderr)
 		}
-		return checkConfigCommand(ctx, rest[0], stdout, stderr)
+		return checkConfigCommand(ctx, files[0], flags, stdout, stderr)
 	case "seed":
 		return seedCommand(ctx, rest, stdout, stderr)
+	case "dex":
+		return dexCommand(ctx, rest, stdin, stdout, stderr)
 	case "hash-password":
 		return hashPasswordCommand(rest, stdin, stdout, stderr)
 	case "client":

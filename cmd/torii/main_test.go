@@ -155,8 +155,8 @@ func TestRunUsage(t *testing.T) {
 	}{
 		{args: nil, code: 2, out: "usage"},
 		{args: []string{"frobnicate"}, code: 2, out: `unknown command "frobnicate"`},
-		{args: []string{"serve"}, code: 2, out: "usage: torii serve CONFIG"},
-		{args: []string{"check-config", "a", "b"}, code: 2, out: "usage: torii check-config CONFIG"},
+		{args: []string{"serve"}, code: 2, out: "usage: torii serve [FLAGS] CONFIG"},
+		{args: []string{"check-config", "a", "b"}, code: 2, out: "usage: torii check-config [FLAGS] CONFIG"},
 		{args: []string{"check-config", "/nonexistent/config.yaml"}, code: 1, out: "no such file"},
 		{args: []string{"help"}, code: 0, out: "hash-password"},
 	}

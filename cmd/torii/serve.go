@@ -22,8 +22,8 @@ import (
 // shutdownTimeout bounds the wait for in-flight requests on SIGTERM.
 const shutdownTimeout = 20 * time.Second
 
-func serveCommand(ctx context.Context, path string, stderr io.Writer) int {
-	c, err := LoadConfig(path, lookupEnv)
+func serveCommand(ctx context.Context, path string, flags serveFlags, stderr io.Writer) int {
+	c, err := loadConfig(path, lookupEnv, flags)
 	if err != nil {
 		printProblems(stderr, err)
 		return 1

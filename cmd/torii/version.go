@@ -8,9 +8,12 @@ import (
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
 var version string
 
-// versionString is the -X version, else the module version and VCS
-// revision recorded by the Go toolchain.
-func versionString() string {
+// versionString is buildVersion and the Go version.
+func versionString() string { return buildVersion() + " " + runtime.Version() }
+
+// buildVersion is the -X version, else the module version and VCS revision
+// recorded by the Go toolchain.
+func buildVersion() string {
 	v := version
 	rev, dirty := "", false
 	if info, ok := debug.ReadBuildInfo(); ok {
@@ -38,5 +41,5 @@ func versionString() string {
 		}
 		v += " " + rev
 	}
-	return v + " " + runtime.Version()
+	return v
 }
