@@ -4,7 +4,7 @@ CONFIG  ?= examples/config.dev.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test unit fuzz-short interop dex-test bench fuzz fuzz-long vet clean load-smoke scale-refresh scale-store-sqlite scale-store-postgres scale-gc-sqlite scale-gc-postgres
+.PHONY: all build run test unit fuzz-short interop dex-test bench fuzz fuzz-long vet clean load-smoke scale-refresh scale-store-sqlite scale-store-postgres scale-gc-sqlite scale-gc-postgres image image-test
 
 all: build
 
@@ -18,9 +18,9 @@ run: build
 	./bin/torii serve $(CONFIG)
 
 # Every test: the module's tests (slapd, PostgreSQL), a short run of every
-# fuzz target, the interop suite with the real clients, then the switch
-# from the real Dex.
-test: unit fuzz-short interop dex-test
+# fuzz target, the container image, the interop suite with the real
+# clients, then the switch from the real Dex.
+test: unit fuzz-short image-test interop dex-test
 
 unit:
 	$(GO) vet ./...
@@ -75,6 +75,16 @@ interop:
 # config: Dex's ID and refresh tokens keep working.
 dex-test:
 	cd test/dex && $(GO) vet . && $(GO) test -mod=mod -count=1 -v -timeout 45m .
+# The container image without a Docker daemon (tools/image: the Dockerfile's
+# final stage and the same rootfs.sh): an OCI layout and a docker-load
+# tarball under bin/image.
+image:
+	cd tools/image && $(GO) run . -root ../.. -version $(VERSION) \
+		-oci ../../bin/image/oci -tar ../../bin/image/torii.tar -tag ghcr.io/torii-idp/torii:$(VERSION)
+
+# Builds the image and inspects it: config, files, modes, the binary runs.
+image-test:
+	cd tools/image && $(GO) vet . && $(GO) test -count=1 .
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./server/ ./storage/... ./connector/...
