@@ -4,7 +4,7 @@ CONFIG  ?= examples/config.dev.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test unit fuzz-short interop dex-test bench fuzz fuzz-long vet clean load-smoke scale-refresh scale-store-sqlite scale-store-postgres scale-gc-sqlite scale-gc-postgres image image-test
+.PHONY: all build run test unit fuzz-short interop dex-test bench fuzz fuzz-long vet clean load-smoke scale-refresh scale-store-sqlite scale-store-postgres scale-gc-sqlite scale-gc-postgres image image-test deploy-test
 
 all: build
 
@@ -20,7 +20,7 @@ run: build
 # Every test: the module's tests (slapd, PostgreSQL), a short run of every
 # fuzz target, the container image, the interop suite with the real
 # clients, then the switch from the real Dex.
-test: unit fuzz-short image-test interop dex-test
+test: unit fuzz-short image-test deploy-test interop dex-test
 
 unit:
 	$(GO) vet ./...
@@ -85,6 +85,12 @@ image:
 # Builds the image and inspects it: config, files, modes, the binary runs.
 image-test:
 	cd tools/image && $(GO) vet . && $(GO) test -count=1 .
+
+# deploy/: kustomize builds, helm lint and render, strict decoding into the
+# Kubernetes types, restricted pod security, torii check-config on every
+# config the manifests carry (its own module: kustomize, helm, k8s.io/api).
+deploy-test:
+	cd test/deploy && $(GO) vet . && $(GO) test -count=1 .
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./server/ ./storage/... ./connector/...
