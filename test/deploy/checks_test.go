@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path"
@@ -72,6 +73,15 @@ func (r *rendered) has(kind, ns, name string) bool {
 // standard does not require and torii's image relies on.
 func checkPodSecurity(t *testing.T, r *rendered) {
 	t.Helper()
+	for _, p := range podSecurityProblems(t, r) {
+		t.Error(p)
+	}
+}
+
+func podSecurityProblems(t *testing.T, r *rendered) []string {
+	t.Helper()
+	var problems []string
+	errorf := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	eval, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +91,7 @@ func checkPodSecurity(t *testing.T, r *rendered) {
 		res := policy.AggregateCheckResults(eval.EvaluatePod(
 			psapi.LevelVersion{Level: psapi.LevelRestricted, Version: psapi.LatestVersion()}, &d.Spec.Template.ObjectMeta, spec))
 		if !res.Allowed {
-			t.Errorf("Deployment %s: not restricted: %s: %s", d.Name, res.ForbiddenReason(), res.ForbiddenDetail())
+			errorf("Deployment %s: not restricted: %s: %s", d.Name, res.ForbiddenReason(), res.ForbiddenDetail())
 		}
 		tmp := map[string]bool{}
 		for _, v := range spec.Volumes {
@@ -92,28 +102,29 @@ func checkPodSecurity(t *testing.T, r *rendered) {
 		for _, c := range spec.Containers {
 			sc := c.SecurityContext
 			if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-				t.Errorf("Deployment %s container %s: readOnlyRootFilesystem is not true", d.Name, c.Name)
+				errorf("Deployment %s container %s: readOnlyRootFilesystem is not true", d.Name, c.Name)
 			}
 			uid := spec.SecurityContext.RunAsUser
 			if sc != nil && sc.RunAsUser != nil {
 				uid = sc.RunAsUser
 			}
 			if uid == nil || *uid != 1001 {
-				t.Errorf("Deployment %s container %s: runAsUser %v, want the image's 1001", d.Name, c.Name, uid)
+				errorf("Deployment %s container %s: runAsUser %v, want the image's 1001", d.Name, c.Name, uid)
 			}
 			if !slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == "/tmp" && tmp[m.Name] }) {
-				t.Errorf("Deployment %s container %s: no emptyDir at /tmp (the image's only writable place)", d.Name, c.Name)
+				errorf("Deployment %s container %s: no emptyDir at /tmp (the image's only writable place)", d.Name, c.Name)
 			}
 			for _, p := range []struct {
 				probe *corev1.Probe
 				what  string
 			}{{c.LivenessProbe, "/healthz/live"}, {c.ReadinessProbe, "/healthz/ready"}} {
 				if p.probe == nil || p.probe.HTTPGet == nil || !strings.HasSuffix(p.probe.HTTPGet.Path, p.what) {
-					t.Errorf("Deployment %s container %s: probe on %s missing: %+v", d.Name, c.Name, p.what, p.probe)
+					errorf("Deployment %s container %s: probe on %s missing: %+v", d.Name, c.Name, p.what, p.probe)
 				}
 			}
 		}
 	}
+	return problems
 }
 
 // checkReferences: every ConfigMap, Secret, ServiceAccount, claim and Role
