@@ -21,6 +21,9 @@ type source struct {
 	// Kubeflow (GatewayErr if it did not start).
 	Gateway    *gateway
 	GatewayErr error
+	// ProxyClientID and ProxyClientSecret are oauth2-proxy's client, when
+	// not the suite's (the Kubeflow overlay's come from its Secret).
+	ProxyClientID, ProxyClientSecret string
 }
 
 // TestInterop starts the real torii binary and runs every client against
@@ -44,6 +47,7 @@ func TestInterop(t *testing.T) {
 	s.testKubelogin(t, sources)
 	s.testOpenIDClient(t, sources)
 	s.testChromium(t, sources)
+	s.testKubeflowOverlay(t)
 }
 
 // ldapJane is the fixture's jane (internal/testslapd): in the groupOfNames

@@ -18,29 +18,6 @@ import (
 	"k8s.io/apiserver/plugin/pkg/authenticator/token/oidc"
 )
 
-// authenticationConfig is the --authentication-config file the suite gives
-// kube-apiserver's JWT authenticator (README.md ("Works with") shows it): username
-// from the verified email, groups with the oidc: prefix, tokens from the
-// kubernetes (password grant) and kubectl (kubelogin's browser flow)
-// clients.
-const authenticationConfig = `apiVersion: apiserver.config.k8s.io/v1
-kind: AuthenticationConfiguration
-jwt:
-- issuer:
-    url: {{ISSUER}}
-    audiences: [kubernetes, kubectl]
-    audienceMatchPolicy: MatchAny
-    certificateAuthority: |
-{{CA}}
-  claimMappings:
-    username:
-      claim: email
-      prefix: ""
-    groups:
-      claim: groups
-      prefix: "oidc:"
-`
-
 // apiserverAuthn is kube-apiserver's OIDC token authenticator, built from a
 // config the way kube-apiserver builds it.
 type apiserverAuthn struct {
@@ -67,15 +44,6 @@ func loadAuthenticationConfig(t *testing.T, data string) *apiserver.Authenticati
 		t.Fatalf("AuthenticationConfiguration refused: %v", errs.ToAggregate())
 	}
 	return cfg
-}
-
-func renderAuthenticationConfig(issuer string, caPEM []byte) string {
-	var ca strings.Builder
-	for _, l := range strings.Split(strings.TrimSpace(string(caPEM)), "\n") {
-		ca.WriteString("      " + l + "\n")
-	}
-	out := strings.ReplaceAll(authenticationConfig, "{{ISSUER}}", issuer)
-	return strings.ReplaceAll(out, "{{CA}}\n", ca.String())
 }
 
 // newAPIServerAuthn starts the authenticator for one JWT issuer and waits
@@ -123,26 +91,6 @@ func (a *apiserverAuthn) authenticate(ctx context.Context, token string) (name s
 	return resp.User.GetName(), resp.User.GetGroups(), nil
 }
 
-// classicFlagsAuthenticator is what kube-apiserver builds from the classic
-// flags
-//
-//	--oidc-issuer-url=ISSUER --oidc-client-id=kubernetes --oidc-ca-file=ca.pem
-//	--oidc-username-claim=preferred_username --oidc-username-prefix=oidc:
-//	--oidc-groups-claim=groups --oidc-groups-prefix=oidc:
-//
-// (k8s.io/kubernetes/pkg/kubeapiserver/options turns them into one
-// JWTAuthenticator with exactly these fields).
-func classicFlagsAuthenticator(issuer string) apiserver.JWTAuthenticator {
-	prefix := "oidc:"
-	return apiserver.JWTAuthenticator{
-		Issuer: apiserver.Issuer{URL: issuer, Audiences: []string{k8sClientID}},
-		ClaimMappings: apiserver.ClaimMappings{
-			Username: apiserver.PrefixedClaimOrExpression{Claim: "preferred_username", Prefix: &prefix},
-			Groups:   apiserver.PrefixedClaimOrExpression{Claim: "groups", Prefix: &prefix},
-		},
-	}
-}
-
 func prefixed(prefix string, xs []string) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {
@@ -184,7 +132,7 @@ const k8sScopes = "openid email profile groups"
 func (s *suite) testKubeAPIServer(t *testing.T, sources []*source) {
 	t.Run("kube-apiserver", func(t *testing.T) {
 		s.forEachSource(t, sources, func(t *testing.T, src *source) {
-			cfg := loadAuthenticationConfig(t, renderAuthenticationConfig(src.Torii.Issuer, s.ca.CAPEM))
+			cfg := loadAuthenticationConfig(t, renderAuthenticationConfig(t, src.Torii.Issuer, s.ca.CAPEM))
 			authn := newAPIServerAuthn(t, cfg.JWT[0], s.ca.CAPEM)
 			tok := s.passwordGrant(t, src.Torii, k8sClientID, k8sClientSecret, src.Who, k8sScopes)
 
@@ -192,7 +140,7 @@ func (s *suite) testKubeAPIServer(t *testing.T, sources []*source) {
 				wantUser(t, authn, tok.IDToken, src.Who.Email, prefixed("oidc:", src.Who.Groups))
 			})
 			s.scenario(t, "classic-flags-preferred-username", func(t *testing.T) {
-				classic := newAPIServerAuthn(t, classicFlagsAuthenticator(src.Torii.Issuer), s.ca.CAPEM)
+				classic := newAPIServerAuthn(t, flagsAuthenticator(t, src.Torii.Issuer), s.ca.CAPEM)
 				wantUser(t, classic, tok.IDToken, "oidc:"+src.Who.PreferredUsername, prefixed("oidc:", src.Who.Groups))
 			})
 			s.scenario(t, "refused-wrong-audience", func(t *testing.T) {
@@ -225,7 +173,7 @@ func (s *suite) testKubeAPIServer(t *testing.T, sources []*source) {
 				c, dir := s.staticConfig(t, "short-expiry")
 				c.Expiry = map[string]string{"idTokens": "2s"}
 				short := s.startTorii(t, "short-expiry", c, dir)
-				a := newAPIServerAuthn(t, loadAuthenticationConfig(t, renderAuthenticationConfig(short.Issuer, s.ca.CAPEM)).JWT[0], s.ca.CAPEM)
+				a := newAPIServerAuthn(t, loadAuthenticationConfig(t, renderAuthenticationConfig(t, short.Issuer, s.ca.CAPEM)).JWT[0], s.ca.CAPEM)
 				tok := s.passwordGrant(t, short, k8sClientID, k8sClientSecret, src.Who, k8sScopes)
 				wantUser(t, a, tok.IDToken, src.Who.Email, prefixed("oidc:", src.Who.Groups))
 				exp, ok := jwtClaims(t, tok.IDToken)["exp"].(float64)

@@ -50,7 +50,7 @@ func (s *suite) kubeloginArgs(src *source, cacheDir string) []string {
 func (s *suite) testKubelogin(t *testing.T, sources []*source) {
 	t.Run("kubelogin", func(t *testing.T) {
 		s.forEachSource(t, sources, func(t *testing.T, src *source) {
-			cfg := loadAuthenticationConfig(t, renderAuthenticationConfig(src.Torii.Issuer, s.ca.CAPEM))
+			cfg := loadAuthenticationConfig(t, renderAuthenticationConfig(t, src.Torii.Issuer, s.ca.CAPEM))
 			authn := newAPIServerAuthn(t, cfg.JWT[0], s.ca.CAPEM)
 
 			s.scenario(t, "password-grant", func(t *testing.T) {

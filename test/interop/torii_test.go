@@ -227,7 +227,13 @@ func writeToriiConfig(t *testing.T, c toriiConfig, dir string) string {
 // artifacts/torii-NAME.log.
 func (s *suite) startTorii(t *testing.T, name string, c toriiConfig, dir string) *toriiProc {
 	t.Helper()
-	path := writeToriiConfig(t, c, dir)
+	return s.startToriiFile(t, name, writeToriiConfig(t, c, dir), dir, c.Issuer, nil)
+}
+
+// startToriiFile is startTorii for a config file written elsewhere, with
+// extra environment variables (name=value) for the config to read.
+func (s *suite) startToriiFile(t *testing.T, name, path, dir, issuer string, env []string) *toriiProc {
+	t.Helper()
 	logPath := filepath.Join(s.artifacts, "torii-"+name+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -235,13 +241,14 @@ func (s *suite) startTorii(t *testing.T, name string, c toriiConfig, dir string)
 	}
 	cmd := exec.Command(s.bin.torii, "serve", path)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		t.Fatalf("start torii: %v", err)
 	}
-	u, _ := url.Parse(c.Issuer)
-	p := &toriiProc{Name: name, Issuer: c.Issuer, Addr: u.Host, Config: path, LogFile: logPath, cmd: cmd, exited: make(chan struct{})}
+	u, _ := url.Parse(issuer)
+	p := &toriiProc{Name: name, Issuer: issuer, Addr: u.Host, Config: path, LogFile: logPath, cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		logf.Close()
