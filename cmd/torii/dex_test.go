@@ -44,7 +44,7 @@ func TestParseServeArgs(t *testing.T) {
 		{args: []string{"--web-http-addr"}, err: "flag --web-http-addr needs an address"},
 		{args: []string{"--colour", "blue", "c.yaml"}, err: "unknown flag --colour"},
 		{args: []string{"-web-http-addr", ":1", "c.yaml"}, err: "unknown flag -web-http-addr"},
-		{args: []string{"--grpc-addr", "0.0.0.0:5557", "c.yaml"}, err: "torii does not serve Dex's gRPC API"},
+		{args: []string{"--grpc-addr", "127.0.0.1:5557", "c.yaml"}, files: []string{"c.yaml"}, flags: serveFlags{GRPC: "127.0.0.1:5557"}},
 		{args: []string{"--help"}, err: errHelp.Error()},
 	}
 	for _, tt := range tests {
@@ -119,7 +119,9 @@ func TestRunDex(t *testing.T) {
 		{args: []string{"dex", "version", "extra"}, code: 2, out: "usage"},
 		{args: []string{"dex", "help"}, code: 0, out: "/etc/dex/cfg/config.yaml"},
 		{args: []string{"dex", "serve", "a.yaml", "b.yaml"}, code: 2, out: "one CONFIG file is needed, got 2"},
-		{args: []string{"dex", "serve", "--grpc-addr", ":5557", cfg}, code: 2, out: "--grpc-addr: torii does not serve Dex's gRPC API"},
+		// Like grpc.addr, a reachable admin API needs TLS.
+		{args: []string{"dex", "check-config", "--grpc-addr", "0.0.0.0:5557", cfg}, code: 1, out: `grpc.addr: "0.0.0.0:5557" is reachable from other machines`},
+		{args: []string{"dex", "check-config", "--grpc-addr", "127.0.0.1:5557", "--web-http-addr", "127.0.0.1:5556", cfg}, code: 0, out: "OK"},
 		{args: []string{"dex", "serve", "--web-http-addr", "nonsense", cfg}, code: 1, out: `web.http: "nonsense" is not a host:port address`},
 		{args: []string{"dex", "serve", "/nonexistent/config.yaml"}, code: 1, out: "no such file"},
 		{args: []string{"dex", "dex", "serve"}, code: 2, out: `unknown command "dex"`},
@@ -243,16 +245,6 @@ staticPasswords:
 			}
 		})
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // pollOK waits up to 30s for u to answer 200, or for the process to exit.

@@ -13,12 +13,13 @@ type serveFlags struct {
 	WebHTTP   string // --web-http-addr: web.http
 	WebHTTPS  string // --web-https-addr: web.https
 	Telemetry string // --telemetry-addr: telemetry.http
-	GRPC      string // --grpc-addr: grpc.addr, refused: torii has no gRPC API
+	GRPC      string // --grpc-addr: grpc.addr (the admin API)
 }
 
 const serveFlagsUsage = `  --web-http-addr ADDR     replaces web.http
   --web-https-addr ADDR    replaces web.https
   --telemetry-addr ADDR    replaces telemetry.http
+  --grpc-addr ADDR         replaces grpc.addr (the admin API)
 `
 
 // errHelp is returned by parseServeArgs for -h/--help.
@@ -64,9 +65,6 @@ func parseServeArgs(args []string) (files []string, f serveFlags, err error) {
 		}
 		*dst = value
 	}
-	if f.GRPC != "" {
-		return nil, f, errors.New("--grpc-addr: torii does not serve Dex's gRPC API (grpc.addr); clients and users are listed in the config file")
-	}
 	return files, f, nil
 }
 
@@ -80,5 +78,8 @@ func (f serveFlags) apply(c *Config) {
 	}
 	if f.Telemetry != "" {
 		c.Telemetry.HTTP = f.Telemetry
+	}
+	if f.GRPC != "" {
+		c.GRPC.Addr = f.GRPC
 	}
 }

@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -217,10 +219,26 @@ func TestHelmChart(t *testing.T) {
 		})
 	}
 
-	t.Run("grpc refused", func(t *testing.T) {
-		_, err := helmRender(t, chart, "torii", "idp", map[string]any{"grpc": map[string]any{"enabled": true}})
-		if err == nil || !strings.Contains(err.Error(), "torii does not serve Dex's gRPC API") {
-			t.Fatalf("render with grpc.enabled: %v", err)
+	t.Run("grpc", func(t *testing.T) {
+		objs, err := helmRender(t, chart, "torii", "idp", map[string]any{"grpc": map[string]any{"enabled": true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := decodeAll(t, objs)
+		c := all[*appsv1.Deployment](r)[0].Spec.Template.Spec.Containers[0]
+		if i := slices.Index(c.Args, "--grpc-addr"); i < 0 || c.Args[i+1] != "0.0.0.0:5557" {
+			t.Errorf("args %q, want --grpc-addr 0.0.0.0:5557 as Dex's chart", c.Args)
+		}
+		svc := all[*corev1.Service](r)[0]
+		if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "grpc" && p.Port == 5557 }) {
+			t.Errorf("Service ports %+v, want grpc 5557", svc.Spec.Ports)
+		}
+		// Without TLS in config.grpc, torii refuses the reachable admin API.
+		cfg := t.TempDir() + "/config.yaml"
+		os.WriteFile(cfg, []byte("issuer: http://x/dex\nstorage: {type: memory}\n"), 0o600)
+		out, err := exec.Command(toriiBinary(t), "dex", "check-config", "--web-http-addr", "0.0.0.0:5556", "--grpc-addr", "0.0.0.0:5557", cfg).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "grpc.addr") {
+			t.Errorf("check-config with --grpc-addr 0.0.0.0:5557 and no TLS: %v %s", err, out)
 		}
 	})
 }
