@@ -195,10 +195,10 @@ func runBackground(ctx context.Context, c Config, sig *signer.Signer) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			c.Logger.WarnContext(ctx, "garbage collection failed", "err", err)
-		case err == nil && res.AuthRequests+res.AuthCodes+res.RefreshTokens+res.RevokedGrants > 0:
+		case err == nil && res.AuthRequests+res.AuthCodes+res.RefreshTokens+res.RevokedGrants+res.Sessions > 0:
 			c.Logger.InfoContext(ctx, "garbage collected",
 				"auth_requests", res.AuthRequests, "auth_codes", res.AuthCodes,
-				"refresh_tokens", res.RefreshTokens, "revoked_grants", res.RevokedGrants)
+				"refresh_tokens", res.RefreshTokens, "revoked_grants", res.RevokedGrants, "sessions", res.Sessions)
 		}
 		select {
 		case <-ctx.Done():

@@ -53,6 +53,9 @@ type AuthRequest struct {
 	ConnectorData []byte
 	AuthTime      time.Time
 	Expiry        time.Time
+	// SessionID is the browser session the login was made in or taken from
+	// ("" without sessions).
+	SessionID string
 }
 
 // AuthCode is an authorization code. ID is the SHA-256 hash of the code
@@ -76,6 +79,8 @@ type AuthCode struct {
 	// GrantID is set on redemption: the refresh-token family (and the access
 	// tokens) the code produced.
 	GrantID string
+	// SessionID is the browser session of the login ("" without one).
+	SessionID string
 }
 
 // RefreshToken is one refresh token; ID is the SHA-256 hash of the token.
@@ -101,6 +106,11 @@ type RefreshToken struct {
 	// idle limit or the end of a rotated token's reuse window, whichever is
 	// relevant); zero means never.
 	Expiry time.Time
+	// AuthTime is when the person authenticated for the login the family
+	// comes from; every refreshed ID token keeps it as auth_time.
+	AuthTime time.Time
+	// SessionID is the browser session of that login ("" without one).
+	SessionID string
 }
 
 // Keys is the signing-key state shared by every replica.
@@ -130,6 +140,7 @@ type GCResult struct {
 	RevokedGrants int64
 	// ThrottleCounters are expired login-throttle counters.
 	ThrottleCounters int64
+	Sessions         int64
 }
 
 // Storage is implemented by every backend. Update functions run inside the
@@ -141,6 +152,7 @@ type Storage interface {
 	PasswordStore
 	RefreshLister
 	ThrottleStore
+	SessionStore
 
 	Close() error
 	// Ping reports whether the backend is reachable (readiness).
@@ -175,7 +187,7 @@ type Storage interface {
 	// so a rotation happens once.
 	UpdateKeys(ctx context.Context, update func(Keys) (Keys, error)) error
 
-	// GarbageCollect removes auth requests, codes, refresh tokens and
-	// revoked-grant records whose Expiry is before now.
+	// GarbageCollect removes auth requests, codes, refresh tokens,
+	// revoked-grant records and sessions whose Expiry is before now.
 	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
 }

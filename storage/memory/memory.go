@@ -22,6 +22,7 @@ type Storage struct {
 	authCodes     map[string]storage.AuthCode
 	refresh       map[string]storage.RefreshToken
 	revokedGrants map[string]time.Time
+	sessions      map[string]storage.Session
 	keys          *storage.Keys
 	clients       map[string]storage.Client
 	passwords     map[string]storage.Password // by storage.PasswordKey
@@ -40,6 +41,7 @@ func New() *Storage {
 		clients:       map[string]storage.Client{},
 		passwords:     map[string]storage.Password{},
 		throttle:      map[string]storage.ThrottleCounter{},
+		sessions:      map[string]storage.Session{},
 	}
 }
 
@@ -137,6 +139,12 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		if !r.Expiry.IsZero() && r.Expiry.Before(now) {
 			delete(s.refresh, id)
 			res.RefreshTokens++
+		}
+	}
+	for id, ss := range s.sessions {
+		if ss.Expiry().Before(now) {
+			delete(s.sessions, id)
+			res.Sessions++
 		}
 	}
 	for id, until := range s.revokedGrants {

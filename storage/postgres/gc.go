@@ -46,6 +46,7 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		{"refresh_tokens", &res.RefreshTokens},
 		{"revoked_grants", &res.RevokedGrants},
 		{"throttle_counters", &res.ThrottleCounters},
+		{"sessions", &res.Sessions},
 	}
 	for _, t := range tables {
 		sql := `DELETE FROM ` + t.table + ` WHERE id IN (

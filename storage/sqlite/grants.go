@@ -118,6 +118,7 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		{"refresh_tokens", "expiry < ?", &res.RefreshTokens},
 		{"revoked_grants", "expiry IS NULL OR expiry < ?", &res.RevokedGrants},
 		{"throttle_counters", "expiry < ?", &res.ThrottleCounters},
+		{"sessions", "expiry IS NULL OR expiry < ?", &res.Sessions},
 	}
 	cutoff := now.UnixMicro()
 	batch := gcBatch
@@ -152,7 +153,7 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 	if res != (storage.GCResult{}) {
 		s.logger.DebugContext(ctx, "storage garbage collected",
 			"auth_requests", res.AuthRequests, "auth_codes", res.AuthCodes,
-			"refresh_tokens", res.RefreshTokens, "revoked_grants", res.RevokedGrants)
+			"refresh_tokens", res.RefreshTokens, "revoked_grants", res.RevokedGrants, "sessions", res.Sessions)
 	}
 	return res, nil
 }

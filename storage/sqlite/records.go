@@ -15,6 +15,7 @@ type kinds struct {
 	refresh      kind[storage.RefreshToken]
 	clients      kind[storage.Client]
 	passwords    kind[storage.Password]
+	sessions     kind[storage.Session]
 }
 
 func newKinds() kinds {
@@ -23,18 +24,23 @@ func newKinds() kinds {
 			"id", "client_id", "response_types", "scopes", "redirect_uri", "nonce", "state",
 			"code_challenge", "code_challenge_method", "force_approval", "browser_hash",
 			"connector_id", "logged_in", "claims", "connector_data", "auth_time", "expiry",
+			"session_id",
 		}, authRequestArgs, scanAuthRequest),
 		authCodes: newKind("auth_codes", []string{
 			"id", "client_id", "redirect_uri", "nonce", "scopes", "connector_id", "connector_data",
 			"claims", "code_challenge", "code_challenge_method", "auth_time", "expiry",
-			"redeemed", "grant_id",
+			"redeemed", "grant_id", "session_id",
 		}, authCodeArgs, scanAuthCode),
 		refresh: newKind("refresh_tokens", []string{
 			"id", "family_id", "client_id", "scopes", "nonce", "connector_id", "connector_data",
 			"claims", "family_created_at", "created_at", "last_used", "rotated_at", "expiry",
+			"session_id", "auth_time",
 		}, refreshArgs, scanRefresh),
 		clients:   newKind("clients", clientColumns, clientArgs, scanClient),
 		passwords: newKind("passwords", passwordColumns, passwordArgs, scanPassword),
+		sessions: newKind("sessions", []string{
+			"id", "connector_id", "user_id", "created_at", "data", "expiry",
+		}, sessionArgs, scanSession),
 	}
 }
 
@@ -55,6 +61,7 @@ func authRequestArgs(a storage.AuthRequest) ([]any, error) {
 		a.ID, a.ClientID, responseTypes, scopes, a.RedirectURI, a.Nonce, a.State,
 		a.CodeChallenge, a.CodeChallengeMethod, a.ForceApproval, a.BrowserHash,
 		a.ConnectorID, a.LoggedIn, claims, blobValue(a.ConnectorData), timeValue(a.AuthTime), timeValue(a.Expiry),
+		a.SessionID,
 	}, nil
 }
 
@@ -66,7 +73,7 @@ func scanAuthRequest(row rowScanner) (storage.AuthRequest, error) {
 	)
 	err := row.Scan(&a.ID, &a.ClientID, &responseTypes, &scopes, &a.RedirectURI, &a.Nonce, &a.State,
 		&a.CodeChallenge, &a.CodeChallengeMethod, &a.ForceApproval, &a.BrowserHash,
-		&a.ConnectorID, &a.LoggedIn, &claims, &a.ConnectorData, &authTime, &expiry)
+		&a.ConnectorID, &a.LoggedIn, &claims, &a.ConnectorData, &authTime, &expiry, &a.SessionID)
 	if err != nil {
 		return storage.AuthRequest{}, err
 	}
@@ -89,7 +96,7 @@ func authCodeArgs(c storage.AuthCode) ([]any, error) {
 	return []any{
 		c.ID, c.ClientID, c.RedirectURI, c.Nonce, scopes, c.ConnectorID, blobValue(c.ConnectorData),
 		claims, c.CodeChallenge, c.CodeChallengeMethod, timeValue(c.AuthTime), timeValue(c.Expiry),
-		c.Redeemed, c.GrantID,
+		c.Redeemed, c.GrantID, c.SessionID,
 	}, nil
 }
 
@@ -101,7 +108,7 @@ func scanAuthCode(row rowScanner) (storage.AuthCode, error) {
 	)
 	err := row.Scan(&c.ID, &c.ClientID, &c.RedirectURI, &c.Nonce, &scopes, &c.ConnectorID, &c.ConnectorData,
 		&claims, &c.CodeChallenge, &c.CodeChallengeMethod, &authTime, &expiry,
-		&c.Redeemed, &c.GrantID)
+		&c.Redeemed, &c.GrantID, &c.SessionID)
 	if err != nil {
 		return storage.AuthCode{}, err
 	}
@@ -124,7 +131,7 @@ func refreshArgs(r storage.RefreshToken) ([]any, error) {
 	return []any{
 		r.ID, r.FamilyID, r.ClientID, scopes, r.Nonce, r.ConnectorID, blobValue(r.ConnectorData),
 		claims, timeValue(r.FamilyCreatedAt), timeValue(r.CreatedAt), timeValue(r.LastUsed),
-		timeValue(r.RotatedAt), timeValue(r.Expiry),
+		timeValue(r.RotatedAt), timeValue(r.Expiry), r.SessionID, timeValue(r.AuthTime),
 	}, nil
 }
 
@@ -133,9 +140,10 @@ func scanRefresh(row rowScanner) (storage.RefreshToken, error) {
 		r                                                     storage.RefreshToken
 		scopes, claims                                        string
 		familyCreatedAt, createdAt, lastUsed, rotated, expiry sql.NullInt64
+		authTime                                              sql.NullInt64
 	)
 	err := row.Scan(&r.ID, &r.FamilyID, &r.ClientID, &scopes, &r.Nonce, &r.ConnectorID, &r.ConnectorData,
-		&claims, &familyCreatedAt, &createdAt, &lastUsed, &rotated, &expiry)
+		&claims, &familyCreatedAt, &createdAt, &lastUsed, &rotated, &expiry, &r.SessionID, &authTime)
 	if err != nil {
 		return storage.RefreshToken{}, err
 	}
@@ -143,7 +151,7 @@ func scanRefresh(row rowScanner) (storage.RefreshToken, error) {
 		return storage.RefreshToken{}, err
 	}
 	r.FamilyCreatedAt, r.CreatedAt, r.LastUsed = timeFrom(familyCreatedAt), timeFrom(createdAt), timeFrom(lastUsed)
-	r.RotatedAt, r.Expiry = timeFrom(rotated), timeFrom(expiry)
+	r.RotatedAt, r.Expiry, r.AuthTime = timeFrom(rotated), timeFrom(expiry), timeFrom(authTime)
 	return r, nil
 }
 
@@ -154,11 +162,12 @@ func (k *kinds) prepare(ctx context.Context, writer, reader *sql.DB) error {
 		k.refresh.prepare(ctx, writer, reader),
 		k.clients.prepare(ctx, writer, reader),
 		k.passwords.prepare(ctx, writer, reader),
+		k.sessions.prepare(ctx, writer, reader),
 	)
 }
 
 func (k *kinds) close() error {
-	return errors.Join(k.authRequests.close(), k.authCodes.close(), k.refresh.close(), k.clients.close(), k.passwords.close())
+	return errors.Join(k.authRequests.close(), k.authCodes.close(), k.refresh.close(), k.clients.close(), k.passwords.close(), k.sessions.close())
 }
 
 // decodeAll decodes pairs of (JSON text, destination).

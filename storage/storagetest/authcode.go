@@ -26,6 +26,7 @@ func sampleAuthCode(id string) storage.AuthCode {
 		Expiry:              now.Add(10 * time.Minute),
 		Redeemed:            true,
 		GrantID:             "grant-1",
+		SessionID:           "session-hash",
 	}
 }
 

@@ -32,6 +32,7 @@ func sampleAuthRequest(id string) storage.AuthRequest {
 		ConnectorData:       []byte{0, 1, 2, 0xff, '"', '\''},
 		AuthTime:            now.Add(-time.Minute),
 		Expiry:              now.Add(24 * time.Hour),
+		SessionID:           "session-hash",
 	}
 }
 

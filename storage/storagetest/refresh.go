@@ -25,6 +25,8 @@ func sampleRefresh(id, family string) storage.RefreshToken {
 		LastUsed:        now.Add(-time.Minute),
 		RotatedAt:       now.Add(-30 * time.Second),
 		Expiry:          now.Add(30 * 24 * time.Hour),
+		AuthTime:        now.Add(-48*time.Hour - time.Minute),
+		SessionID:       "session-hash",
 	}
 }
 
