@@ -38,8 +38,13 @@ type authFlow struct {
 	authReqTTL   time.Duration
 	unstartedTTL time.Duration
 	pkceMethods  []string // nil: S256, and plain for confidential clients
-	now          func() time.Time
-	log          *slog.Logger
+	// sessions is nil without a sessions block (no single sign-on).
+	sessions *sessions
+	verify   *tokenVerifier
+	// promptNone is oauth2.promptNoneWithoutSession.
+	promptNone string
+	now        func() time.Time
+	log        *slog.Logger
 }
 
 // codeTTL is how long an authorization code may wait to be redeemed.
@@ -89,6 +94,10 @@ func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	ar, err := f.newAuthRequest(r.Context(), q, client, redirectURI)
 	if err != nil {
+		errorRedirect(w, r, f.log, f.issuer.URL, redirectURI, state, err)
+		return
+	}
+	if err := f.resumeSession(r, &ar, q, client); err != nil {
 		errorRedirect(w, r, f.log, f.issuer.URL, redirectURI, state, err)
 		return
 	}

@@ -47,6 +47,13 @@ type Config struct {
 
 	Expiry Expiry
 
+	// Sessions turns on browser sessions (single sign-on); nil keeps none.
+	Sessions *SessionsConfig
+	// PromptNoneWithoutSession is what prompt=none gets without a usable
+	// session (PromptNoneShowLogin or PromptNoneLoginRequired); "" is
+	// showLogin without Sessions and loginRequired with them.
+	PromptNoneWithoutSession string
+
 	// SigningAlgorithm is RS256 (default) or ES256.
 	SigningAlgorithm string
 
@@ -114,6 +121,11 @@ type Client struct {
 	TrustedPeers []string
 	Public       bool
 	LogoURL      string
+	// SSOSharedWith lists the clients whose sessions this client may reuse
+	// ("*": any); nil means SessionsConfig.SSOSharedWithDefault.
+	SSOSharedWith []string
+	// PromptNoneWithoutSession overrides Config.PromptNoneWithoutSession.
+	PromptNoneWithoutSession string
 }
 
 // WebConfig customizes the pages (Dex's frontend block, subset).

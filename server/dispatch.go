@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/torii-idp/torii/storage"
 )
@@ -34,7 +35,7 @@ func (f *authFlow) next(w http.ResponseWriter, r *http.Request, ar storage.AuthR
 			return
 		}
 		f.connectorLogin(w, r, ar, conn)
-	case f.needsApproval(ar):
+	case f.needsApproval(r, ar):
 		redirect(w, f.issuer.at("/approval")+"?req="+ar.ID)
 	default:
 		f.complete(w, r, ar)
@@ -43,8 +44,20 @@ func (f *authFlow) next(w http.ResponseWriter, r *http.Request, ar storage.AuthR
 
 // needsApproval reports whether the person must see the approval page
 // before the login completes.
-func (f *authFlow) needsApproval(ar storage.AuthRequest) bool {
-	return ar.ForceApproval || !f.skipApproval
+// A login taken from a session skips it when the person already approved
+// these scopes for this client in that session.
+func (f *authFlow) needsApproval(r *http.Request, ar storage.AuthRequest) bool {
+	if ar.ForceApproval {
+		return true
+	}
+	if f.skipApproval {
+		return false
+	}
+	if ar.SessionID == "" || f.sessions == nil {
+		return true
+	}
+	ss, err := f.sessions.store.GetSession(r.Context(), ar.SessionID)
+	return err != nil || !consented(ss, ar.ClientID, ar.Scopes)
 }
 
 // chooser lists the connectors; each link starts that connector's login.
@@ -63,7 +76,11 @@ func (f *authFlow) connectorLogin(w http.ResponseWriter, r *http.Request, ar sto
 		f.startUpstream(w, r, ar, conn)
 		return
 	}
-	redirect(w, f.connectorURL(conn.ID, ar.ID))
+	u := f.connectorURL(conn.ID, ar.ID)
+	if h := r.Form.Get("login_hint"); h != "" && len(h) <= 256 {
+		u += "&login_hint=" + url.QueryEscape(h)
+	}
+	redirect(w, u)
 }
 
 // complete hands an approved login to the completion of its kind, chosen
@@ -78,6 +95,11 @@ func (f *authFlow) complete(w http.ResponseWriter, r *http.Request, ar storage.A
 		f.log.ErrorContext(r.Context(), "auth request without a completion", "client_id", ar.ClientID, "response_types", ar.ResponseTypes)
 		f.pages.errorPage(w, r, http.StatusInternalServerError, "Internal error", "Something went wrong on our side.")
 		return
+	}
+	if ar.SessionID != "" && f.sessions != nil {
+		if err := f.sessions.used(r.Context(), ar.SessionID, ar.ClientID, ar.Scopes); err != nil {
+			f.log.WarnContext(r.Context(), "recording session use", "client_id", ar.ClientID, "err", err)
+		}
 	}
 	c(w, r, ar)
 }

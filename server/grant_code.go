@@ -59,6 +59,7 @@ func (g *codeGrant) handle(ctx context.Context, r *http.Request, client Client) 
 		connectorID: c.ConnectorID,
 		nonce:       c.Nonce,
 		authTime:    c.AuthTime,
+		sessionID:   c.SessionID,
 		grantID:     newToken(),
 		code:        code,
 	}

@@ -62,6 +62,8 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 		claims:      claims,
 		connectorID: tok.ConnectorID,
 		nonce:       tok.Nonce,
+		authTime:    tok.AuthTime,
+		sessionID:   tok.SessionID,
 		grantID:     tok.FamilyID,
 	}
 	resp, err := g.minter.mint(ctx, gi)

@@ -46,7 +46,14 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 		CSRF:   f.browser.formToken(r, ar.ID),
 		Prompt: conn.Password.Prompt(),
 	}
+	if f.sessions != nil {
+		d.ShowRememberMe = true
+		d.RememberMe = f.sessions.cfg.RememberMeCheckedByDefault
+	}
 	if r.Method != http.MethodPost {
+		if h := r.Form.Get("login_hint"); len(h) <= 256 {
+			d.Username = strings.TrimSpace(h)
+		}
 		f.pages.render(w, r, http.StatusOK, "login.html", d)
 		return
 	}
@@ -56,6 +63,7 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 	}
 	username, password := r.PostForm.Get("login"), r.PostForm.Get("password")
 	d.Username = strings.TrimSpace(username)
+	d.RememberMe = r.PostForm.Get("remember_me") != ""
 	ident, err := f.logins.login(r.Context(), conn, scopeSet(ar.Scopes).connectorScopes(), username, password, f.ips.clientIP(r))
 	switch {
 	case errors.Is(err, errBadCredentials):
@@ -86,13 +94,28 @@ func (f *authFlow) loggedIn(w http.ResponseWriter, r *http.Request, ar storage.A
 	// A new binding from here on: whoever else holds the old cookie value
 	// (one planted in this browser) cannot act on the logged-in request.
 	browserHash := ar.BrowserHash
-	if f.needsApproval(ar) {
+	if f.needsApproval(r, ar) {
 		v, err := f.browser.mint(w, r)
 		if err != nil {
 			f.storageErrorPage(w, r, err)
 			return
 		}
 		browserHash = hashToken(v)
+	}
+	sessionID := ""
+	if f.sessions != nil {
+		remember := f.sessions.cfg.RememberMeCheckedByDefault
+		if r.Method == http.MethodPost && conn.Password != nil {
+			remember = r.PostForm.Get("remember_me") != ""
+		}
+		started := ar
+		started.ConnectorID, started.Claims, started.ConnectorData, started.AuthTime = conn.ID, claims, ident.ConnectorData, now
+		id, err := f.sessions.start(r.Context(), w, r, started, remember)
+		if err != nil {
+			f.storageErrorPage(w, r, err)
+			return
+		}
+		sessionID = id
 	}
 	err := f.store.UpdateAuthRequest(r.Context(), ar.ID, func(a storage.AuthRequest) (storage.AuthRequest, error) {
 		if a.ConnectorID != "" && a.ConnectorID != conn.ID {
@@ -104,6 +127,7 @@ func (f *authFlow) loggedIn(w http.ResponseWriter, r *http.Request, ar storage.A
 		a.Claims = claims
 		a.ConnectorData = ident.ConnectorData
 		a.AuthTime = now
+		a.SessionID = sessionID
 		return a, nil
 	})
 	if errors.Is(err, errWrongConnector) {
@@ -115,7 +139,7 @@ func (f *authFlow) loggedIn(w http.ResponseWriter, r *http.Request, ar storage.A
 		return
 	}
 	ar.LoggedIn, ar.ConnectorID, ar.Claims, ar.ConnectorData, ar.AuthTime = true, conn.ID, claims, ident.ConnectorData, now
-	ar.BrowserHash = browserHash
+	ar.BrowserHash, ar.SessionID = browserHash, sessionID
 	f.next(w, r, ar)
 }
 
@@ -147,6 +171,7 @@ func (f *authFlow) issueCode(w http.ResponseWriter, r *http.Request, ar storage.
 		CodeChallengeMethod: ar.CodeChallengeMethod,
 		AuthTime:            ar.AuthTime,
 		Expiry:              now.Add(codeTTL),
+		SessionID:           ar.SessionID,
 	})
 	if err != nil {
 		errorRedirect(w, r, f.log, f.issuer.URL, ar.RedirectURI, ar.State, err)

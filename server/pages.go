@@ -35,6 +35,7 @@ type pageData struct {
 	// Page-specific fields.
 	Error, Message, Action, ReqID, CSRF, Prompt, Username, BackURL, ClientName string
 	Status                                                                     int
+	ShowRememberMe, RememberMe                                                 bool
 	Scopes                                                                     []string
 	Connectors                                                                 []connectorLink
 }

@@ -65,6 +65,8 @@ func (ri *refreshIssuer) issue(ctx context.Context, g grantInfo, connectorData [
 		CreatedAt:       now,
 		LastUsed:        now,
 		Expiry:          ri.expiry(familyStart, now),
+		AuthTime:        g.authTime,
+		SessionID:       g.sessionID,
 	})
 	if err != nil {
 		return "", err

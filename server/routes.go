@@ -60,6 +60,11 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		authReqTTL: c.Expiry.AuthRequests, unstartedTTL: c.Expiry.UnstartedAuthRequests, pkceMethods: c.PKCEMethods, now: c.Now, log: c.Logger,
 	}
 	flow.completions = map[string]completion{"code": flow.issueCode}
+	flow.verify = &tokenVerifier{issuer: iss, signer: sig, now: c.Now}
+	flow.promptNone = c.PromptNoneWithoutSession
+	if c.Sessions != nil {
+		flow.sessions = newSessions(*c.Sessions, c.Storage, iss, clients, c.Now)
+	}
 	for i := range flow.connectors {
 		flow.connectors[i] = byID[flow.connectors[i].ID]
 	}

@@ -141,6 +141,15 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("oauth2.passwordConnector %q does not check passwords", c.PasswordConnector))
 		}
 	}
+	validRule := func(path, v string) {
+		if v != "" && v != PromptNoneShowLogin && v != PromptNoneLoginRequired {
+			errs = append(errs, fmt.Errorf("%s %q must be %s or %s", path, v, PromptNoneShowLogin, PromptNoneLoginRequired))
+		}
+	}
+	validRule("oauth2.promptNoneWithoutSession", c.PromptNoneWithoutSession)
+	for _, cl := range c.Clients {
+		validRule(fmt.Sprintf("client %q: promptNoneWithoutSession", cl.ID), cl.PromptNoneWithoutSession)
+	}
 	switch c.SigningAlgorithm {
 	case "", "RS256", "ES256":
 	default:
@@ -175,6 +184,19 @@ func (c *Config) setDefaults() {
 		c.GrantTypes = []string{grantAuthorizationCode, grantRefreshToken}
 		if c.PasswordConnector != "" {
 			c.GrantTypes = append(c.GrantTypes, grantPassword)
+		}
+	}
+	if c.PromptNoneWithoutSession == "" {
+		c.PromptNoneWithoutSession = PromptNoneShowLogin
+		if c.Sessions != nil {
+			c.PromptNoneWithoutSession = PromptNoneLoginRequired
+		}
+	}
+	if s := c.Sessions; s != nil {
+		def(&s.AbsoluteLifetime, 24*time.Hour)
+		def(&s.ValidIfNotUsedFor, time.Hour)
+		if s.SSOSharedWithDefault == nil {
+			s.SSOSharedWithDefault = []string{"*"}
 		}
 	}
 	if c.Web.Issuer == "" {

@@ -56,6 +56,8 @@ type idTokenClaims struct {
 	Nonce           string   `json:"nonce,omitempty"`
 	AccessTokenHash string   `json:"at_hash,omitempty"`
 	CodeHash        string   `json:"c_hash,omitempty"`
+	// SessionID (sid) names the browser session for logout (ID tokens only).
+	SessionID string `json:"sid,omitempty"`
 	scopedClaims
 
 	// Access tokens only.
@@ -97,8 +99,11 @@ type grantInfo struct {
 	connectorID string
 	nonce       string
 	authTime    time.Time
-	grantID     string
-	code        string // for c_hash, code grant only
+	// sessionID is the hashed browser session of the login ("" without
+	// one); its sid form is in the ID token.
+	sessionID string
+	grantID   string
+	code      string // for c_hash, code grant only
 }
 
 func (m *minter) baseClaims(g grantInfo, now time.Time) idTokenClaims {
@@ -171,6 +176,9 @@ func (m *minter) mint(ctx context.Context, g grantInfo) (*oauth2.TokenResponse, 
 	}
 	id := m.baseClaims(g, now)
 	id.Nonce = g.nonce
+	if g.sessionID != "" {
+		id.SessionID = g.sessionID
+	}
 	id.AccessTokenHash = halfHash(access)
 	if g.code != "" {
 		id.CodeHash = halfHash(g.code)
