@@ -39,7 +39,9 @@ type Config struct {
 	KeysRotationPeriod time.Duration
 	SigningAlgorithm   string
 
-	OAuth2   OAuth2Config
+	OAuth2 OAuth2Config
+	// Sessions is the sessions block; nil without one (no browser session).
+	Sessions *server.SessionsConfig
 	Frontend server.WebConfig
 	Clients  []server.Client
 
@@ -118,6 +120,8 @@ type OAuth2Config struct {
 	PasswordConnector     string
 	// PKCEMethods is pkce.codeChallengeMethodsSupported (nil: not set).
 	PKCEMethods []string
+	// PromptNoneWithoutSession: showLogin or loginRequired ("" = default).
+	PromptNoneWithoutSession string
 }
 
 // ConnectorConfig is one entry of connectors; Config is the config block

@@ -37,9 +37,9 @@ func (c *Config) decodeRoot(root *yaml.Node) {
 		"grpc":             c.decodeGRPC,
 		"importDex":        c.decodeImportDex,
 		"throttle":         c.decodeThrottle,
+		"sessions":         c.decodeSessions,
 	}, map[string]string{
 		// Top-level Dex keys torii refuses, with what they are.
-		"sessions":  "sessions (Dex's experimental login sessions)",
 		"templates": "templates (an old Dex key for the page look); use frontend.issuer and frontend.logoURL",
 	})
 }
@@ -272,6 +272,9 @@ func (c *Config) decodeOAuth2(n *yaml.Node, path string) {
 		"skipApprovalScreen":    func(n *yaml.Node, p string) { o.SkipApprovalScreen = d.boolean(n, p) },
 		"alwaysShowLoginScreen": func(n *yaml.Node, p string) { o.AlwaysShowLoginScreen = d.boolean(n, p) },
 		"passwordConnector":     func(n *yaml.Node, p string) { o.PasswordConnector = d.str(n, p) },
+		"promptNoneWithoutSession": func(n *yaml.Node, p string) {
+			o.PromptNoneWithoutSession = d.oneOf(n, p, server.PromptNoneShowLogin, server.PromptNoneLoginRequired)
+		},
 		"pkce": func(n *yaml.Node, p string) {
 			// torii accepts PKCE from every client but does not require
 			// it of confidential ones: Dex's defaults load, enforce is
@@ -334,9 +337,20 @@ func (c *Config) decodeClients(n *yaml.Node, path string) {
 			"trustedPeers": func(n *yaml.Node, p string) { cl.TrustedPeers = d.strList(n, p) },
 			"public":       func(n *yaml.Node, p string) { cl.Public = d.boolean(n, p) },
 			"logoURL":      func(n *yaml.Node, p string) { cl.LogoURL = d.str(n, p) },
+			"ssoSharedWith": func(n *yaml.Node, p string) {
+				cl.SSOSharedWith = d.strList(n, p)
+				if cl.SSOSharedWith == nil {
+					cl.SSOSharedWith = []string{}
+				}
+			},
+			"promptNoneWithoutSession": func(n *yaml.Node, p string) {
+				cl.PromptNoneWithoutSession = d.oneOf(n, p, server.PromptNoneShowLogin, server.PromptNoneLoginRequired)
+			},
 		}, map[string]string{
-			"allowedConnectors": "allowedConnectors (restricting a client to some connectors)",
-			"ssoSharedWith":     "ssoSharedWith (shared login sessions)",
+			"allowedConnectors":                "allowedConnectors (restricting a client to some connectors)",
+			"postLogoutRedirectURIs":           "postLogoutRedirectURIs (torii has no /logout yet)",
+			"backchannelLogoutURI":             "backchannelLogoutURI (torii has no back-channel logout yet)",
+			"backchannelLogoutSessionRequired": "backchannelLogoutSessionRequired (torii has no back-channel logout yet)",
 		})
 		if _, ok := d.lines[p+".idEnv"]; ok {
 			if _, both := d.lines[p+".id"]; both {
