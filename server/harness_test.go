@@ -289,7 +289,7 @@ func (b *browser) submitLogin(p page, login, password string) page {
 	return b.post(action, form)
 }
 
-func parseForm(t *testing.T, body string) (string, url.Values) {
+func parseForm(t testing.TB, body string) (string, url.Values) {
 	t.Helper()
 	m := formActionRe.FindStringSubmatch(body)
 	if m == nil {
