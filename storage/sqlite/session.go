@@ -34,7 +34,7 @@ func scanSession(row rowScanner) (storage.Session, error) {
 
 // CreateSession stores ss; storage.ErrAlreadyExists if the id is taken.
 func (s *Storage) CreateSession(ctx context.Context, ss storage.Session) error {
-	return s.kinds.sessions.create(ctx, ss)
+	return s.kinds.sessions.create(ctx, s, ss)
 }
 
 // GetSession returns the session with the given id (hash).
@@ -53,7 +53,7 @@ func (s *Storage) UpdateSession(ctx context.Context, id string, update func(stor
 
 // DeleteSession removes the session.
 func (s *Storage) DeleteSession(ctx context.Context, id string) error {
-	return s.kinds.sessions.delete(ctx, id)
+	return s.kinds.sessions.delete(ctx, s, id)
 }
 
 // ListUserSessions returns the user's sessions, oldest first.
@@ -80,9 +80,14 @@ WHERE connector_id = ? AND user_id = ? ORDER BY created_at, id`, connectorID, us
 
 // DeleteUserSessions removes the user's sessions.
 func (s *Storage) DeleteUserSessions(ctx context.Context, connectorID, userID string) (int64, error) {
-	res, err := s.writer.ExecContext(ctx, "DELETE FROM sessions WHERE connector_id = ? AND user_id = ?", connectorID, userID)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete sessions: %w", err)
-	}
-	return res.RowsAffected()
+	var n int64
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE connector_id = ? AND user_id = ?", connectorID, userID)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete sessions: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
