@@ -60,7 +60,8 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		authReqTTL: c.Expiry.AuthRequests, unstartedTTL: c.Expiry.UnstartedAuthRequests, pkceMethods: c.PKCEMethods, now: c.Now, log: c.Logger,
 	}
 	flow.completions = map[string]completion{"code": flow.issueCode}
-	flow.verify = &tokenVerifier{issuer: iss, signer: sig, now: c.Now}
+	verifier := &tokenVerifier{issuer: iss, signer: sig, store: c.Storage, now: c.Now}
+	flow.verify = verifier
 	flow.promptNone = c.PromptNoneWithoutSession
 	if c.Sessions != nil {
 		flow.sessions = newSessions(*c.Sessions, c.Storage, iss, clients, c.Now)
@@ -68,8 +69,9 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	for i := range flow.connectors {
 		flow.connectors[i] = byID[flow.connectors[i].ID]
 	}
-	tok := &tokenHandler{clients: clients, grants: grants, log: c.Logger}
-	ui := &userinfoHandler{issuer: iss, signer: sig, store: c.Storage, now: c.Now, log: c.Logger}
+	auth := clientAuth{clients: clients}
+	tok := &tokenHandler{auth: auth, grants: grants, log: c.Logger}
+	ui := &userinfoHandler{verifier: verifier, log: c.Logger}
 	keys := &keysHandler{signer: sig, log: c.Logger}
 	health := &healthHandler{store: c.Storage, signer: sig}
 	cors := corsPolicy{origins: c.AllowedOrigins}

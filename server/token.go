@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -25,9 +24,9 @@ type grant interface {
 }
 
 type tokenHandler struct {
-	clients *clientLookup
-	grants  map[string]grant
-	log     *slog.Logger
+	auth   clientAuth
+	grants map[string]grant
+	log    *slog.Logger
 }
 
 func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +55,7 @@ func (h *tokenHandler) serve(r *http.Request) (*oauth2.TokenResponse, error) {
 	if err := checkParams(r.Form, tokenParams, nil); err != nil {
 		return nil, err
 	}
-	client, err := h.authenticate(r.Context(), r)
+	client, err := h.auth.authenticate(r.Context(), r)
 	if err != nil {
 		return nil, err
 	}
@@ -69,48 +68,6 @@ func (h *tokenHandler) serve(r *http.Request) (*oauth2.TokenResponse, error) {
 		return nil, oauth2.UnsupportedGrantType("grant type " + quote(gt) + " is not supported")
 	}
 	return g.handle(r.Context(), r, client)
-}
-
-// authenticate implements client_secret_basic and client_secret_post (and
-// public clients, identified by client_id alone).
-func (h *tokenHandler) authenticate(ctx context.Context, r *http.Request) (Client, error) {
-	id, secret, basic := r.BasicAuth()
-	if basic {
-		// RFC 6749 §2.3.1: both parts are form-urlencoded inside Basic.
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(id)
-		secret, err2 = url.QueryUnescape(secret)
-		if err1 != nil || err2 != nil {
-			return Client{}, oauth2.InvalidClient("malformed client credentials")
-		}
-		if r.PostForm.Get("client_secret") != "" {
-			return Client{}, oauth2.InvalidRequest("use only one client authentication method")
-		}
-		if fid := r.PostForm.Get("client_id"); fid != "" && fid != id {
-			return Client{}, oauth2.InvalidRequest("client_id does not match the authenticated client")
-		}
-	} else {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	if id == "" {
-		return Client{}, oauth2.InvalidClient("client authentication is required")
-	}
-	c, ok, err := h.clients.get(ctx, id)
-	if err != nil {
-		return Client{}, err
-	}
-	if !ok {
-		// Compare anyway so an unknown client costs the same as a bad secret.
-		subtle.ConstantTimeCompare([]byte(secret), []byte("unknown-client-placeholder"))
-		return Client{}, oauth2.InvalidClient("invalid client credentials")
-	}
-	if c.Public {
-		return c, nil
-	}
-	if !c.verifySecret(secret) {
-		return Client{}, oauth2.InvalidClient("invalid client credentials")
-	}
-	return c, nil
 }
 
 // clientIDOf is the client ID of an authenticated token request.

@@ -1,25 +1,18 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/torii-idp/torii/server/oauth2"
-	"github.com/torii-idp/torii/server/signer"
-	"github.com/torii-idp/torii/storage"
 )
 
 // userinfoHandler answers OIDC UserInfo requests for torii's access tokens.
 type userinfoHandler struct {
-	issuer issuer
-	signer *signer.Signer
-	store  storage.Storage
-	now    func() time.Time
-	log    *slog.Logger
+	verifier *tokenVerifier
+	log      *slog.Logger
 }
 
 type userinfo struct {
@@ -50,7 +43,7 @@ func (h *userinfoHandler) authenticate(r *http.Request) (idTokenClaims, error) {
 	if err != nil {
 		return idTokenClaims{}, err
 	}
-	return h.verifyAccessToken(r.Context(), tok)
+	return h.verifier.access(r.Context(), tok)
 }
 
 // bearerToken reads the token from the Authorization header or, for POST,
@@ -70,33 +63,4 @@ func bearerToken(r *http.Request) (string, error) {
 		}
 	}
 	return "", oauth2.InvalidToken("an access token is required")
-}
-
-func (h *userinfoHandler) verifyAccessToken(ctx context.Context, tok string) (idTokenClaims, error) {
-	payload, err := h.signer.Verify(ctx, tok)
-	if err != nil {
-		return idTokenClaims{}, oauth2.InvalidToken("the access token is invalid")
-	}
-	var c idTokenClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return idTokenClaims{}, oauth2.InvalidToken("the access token is invalid")
-	}
-	switch {
-	case c.TokenUse != tokenUseAccess:
-		return idTokenClaims{}, oauth2.InvalidToken("the token is not an access token")
-	case c.Issuer != h.issuer.URL:
-		return idTokenClaims{}, oauth2.InvalidToken("the access token is from another issuer")
-	case !h.now().Before(time.Unix(c.Expiry, 0)):
-		return idTokenClaims{}, oauth2.InvalidToken("the access token has expired")
-	}
-	if c.GrantID != "" {
-		revoked, err := h.store.GrantRevoked(ctx, c.GrantID)
-		if err != nil {
-			return idTokenClaims{}, err
-		}
-		if revoked {
-			return idTokenClaims{}, oauth2.InvalidToken("the access token has been revoked")
-		}
-	}
-	return c, nil
 }

@@ -7,14 +7,18 @@ import (
 	"time"
 
 	"github.com/torii-idp/torii/server/signer"
+	"github.com/torii-idp/torii/storage"
 )
 
 // tokenVerifier checks tokens torii signed: the signature against the
 // published keys, the issuer, and what kind of token it is. /auth's
-// id_token_hint and /logout use it; /userinfo and introspection can.
+// id_token_hint and /logout use it for ID tokens; /userinfo,
+// /token/introspect and /token/revoke for access tokens (verify_access.go),
+// which also need the grant's revocation state from store.
 type tokenVerifier struct {
 	issuer issuer
 	signer *signer.Signer
+	store  storage.Storage
 	now    func() time.Time
 }
 
