@@ -69,6 +69,7 @@ func discoveryDocument(iss issuer, algs []string, grants []string, pkceMethods [
 		TokenEndpoint:                     iss.absolute("/token"),
 		JWKSURI:                           iss.absolute("/keys"),
 		UserinfoEndpoint:                  iss.absolute("/userinfo"),
+		RevocationEndpoint:                iss.absolute("/token/revoke"),
 		ResponseTypesSupported:            []string{"code"},
 		ResponseModesSupported:            []string{"query"},
 		SubjectTypesSupported:             []string{"public"},

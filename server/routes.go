@@ -72,6 +72,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	auth := clientAuth{clients: clients}
 	tok := &tokenHandler{auth: auth, grants: grants, log: c.Logger}
 	ui := &userinfoHandler{verifier: verifier, log: c.Logger}
+	revoke := &revokeHandler{auth: auth, verifier: verifier, store: c.Storage, now: c.Now, accessTTL: c.Expiry.IDTokens, log: c.Logger}
 	keys := &keysHandler{signer: sig, log: c.Logger}
 	health := &healthHandler{store: c.Storage, signer: sig}
 	cors := corsPolicy{origins: c.AllowedOrigins}
@@ -83,6 +84,8 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		r.With(cors.wrap).Get("/keys", keys.ServeHTTP)
 		r.With(cors.wrap).Method(http.MethodPost, "/token", tok)
 		r.With(cors.wrap).Method(http.MethodOptions, "/token", http.HandlerFunc(noContent))
+		r.With(cors.wrap).Method(http.MethodPost, "/token/revoke", revoke)
+		r.With(cors.wrap).Method(http.MethodOptions, "/token/revoke", http.HandlerFunc(noContent))
 		r.With(cors.wrap).Method(http.MethodGet, "/userinfo", ui)
 		r.With(cors.wrap).Method(http.MethodPost, "/userinfo", ui)
 		r.With(cors.wrap).Method(http.MethodOptions, "/userinfo", http.HandlerFunc(noContent))
