@@ -70,6 +70,7 @@ func discoveryDocument(iss issuer, algs []string, grants []string, pkceMethods [
 		JWKSURI:                           iss.absolute("/keys"),
 		UserinfoEndpoint:                  iss.absolute("/userinfo"),
 		RevocationEndpoint:                iss.absolute("/token/revoke"),
+		IntrospectionEndpoint:             iss.absolute("/token/introspect"),
 		ResponseTypesSupported:            []string{"code"},
 		ResponseModesSupported:            []string{"query"},
 		SubjectTypesSupported:             []string{"public"},

@@ -34,9 +34,10 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	ri := &refreshIssuer{store: c.Storage, policy: c.Expiry.RefreshTokens, now: c.Now}
 	canRefresh := func(id string) bool { cn, ok := byID[id]; return ok && cn.Refresh != nil }
 
+	rg := &refreshGrant{store: c.Storage, minter: m, refresh: ri, connectors: byID, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger}
 	grants := map[string]grant{
 		grantAuthorizationCode: &codeGrant{store: c.Storage, minter: m, refresh: ri, canRefresh: canRefresh, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger},
-		grantRefreshToken:      &refreshGrant{store: c.Storage, minter: m, refresh: ri, connectors: byID, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger},
+		grantRefreshToken:      rg,
 	}
 	if pc, ok := byID[c.PasswordConnector]; ok {
 		grants[grantPassword] = &passwordGrant{conn: pc, logins: logins, ips: ips, clients: clients, minter: m, refresh: ri, now: c.Now}
@@ -72,6 +73,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	auth := clientAuth{clients: clients}
 	tok := &tokenHandler{auth: auth, grants: grants, log: c.Logger}
 	ui := &userinfoHandler{verifier: verifier, log: c.Logger}
+	introspect := &introspectHandler{auth: auth, verifier: verifier, store: c.Storage, refresh: rg, minter: m, now: c.Now, log: c.Logger}
 	revoke := &revokeHandler{auth: auth, verifier: verifier, store: c.Storage, now: c.Now, accessTTL: c.Expiry.IDTokens, log: c.Logger}
 	keys := &keysHandler{signer: sig, log: c.Logger}
 	health := &healthHandler{store: c.Storage, signer: sig}
@@ -84,6 +86,8 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		r.With(cors.wrap).Get("/keys", keys.ServeHTTP)
 		r.With(cors.wrap).Method(http.MethodPost, "/token", tok)
 		r.With(cors.wrap).Method(http.MethodOptions, "/token", http.HandlerFunc(noContent))
+		r.With(cors.wrap).Method(http.MethodPost, "/token/introspect", introspect)
+		r.With(cors.wrap).Method(http.MethodOptions, "/token/introspect", http.HandlerFunc(noContent))
 		r.With(cors.wrap).Method(http.MethodPost, "/token/revoke", revoke)
 		r.With(cors.wrap).Method(http.MethodOptions, "/token/revoke", http.HandlerFunc(noContent))
 		r.With(cors.wrap).Method(http.MethodGet, "/userinfo", ui)
