@@ -120,6 +120,7 @@ func TestRevokeRejections(t *testing.T) {
 		{"bad secret", confidentialID, "wrong", url.Values{"token": {"x"}}, 401, "invalid_client"},
 		{"confidential without secret", confidentialID, "", url.Values{"token": {"x"}}, 401, "invalid_client"},
 		{"unknown client", "nobody", "x", url.Values{"token": {"x"}}, 401, "invalid_client"},
+		{"token twice", confidentialID, confidentialSecret, url.Values{"token": {"x", "y"}}, 400, "invalid_request"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, body := e.postClient("/token/revoke", tc.form, tc.id, tc.secret)

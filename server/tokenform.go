@@ -20,6 +20,11 @@ func (a clientAuth) clientForm(r *http.Request) (Client, string, error) {
 	if err := r.ParseForm(); err != nil {
 		return Client{}, "", oauth2.InvalidRequest("the request body could not be parsed")
 	}
+	for _, k := range []string{"token", "token_type_hint", "client_id", "client_secret"} {
+		if len(r.PostForm[k]) > 1 {
+			return Client{}, "", oauth2.InvalidRequest(k + " is given more than once")
+		}
+	}
 	client, err := a.authenticate(r.Context(), r)
 	if err != nil {
 		return Client{}, "", err
