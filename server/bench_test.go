@@ -21,6 +21,15 @@ import (
 // benchServer is torii on SQLite, called through its http.Handler without
 // a network in between.
 func benchServer(b *testing.B, alg string) (http.Handler, storage.Storage) {
+	return benchServerOpts(b, alg)
+}
+
+func benchServerWith(b *testing.B, opt func(*server.Config)) http.Handler {
+	h, _ := benchServerOpts(b, "RS256", opt)
+	return h
+}
+
+func benchServerOpts(b *testing.B, alg string, opts ...func(*server.Config)) (http.Handler, storage.Storage) {
 	b.Helper()
 	st, err := sqlite.Open(context.Background(), b.TempDir()+"/bench.db", nil)
 	if err != nil {
@@ -29,7 +38,7 @@ func benchServer(b *testing.B, alg string) (http.Handler, storage.Storage) {
 	b.Cleanup(func() { st.Close() })
 	users := defaultUsers()
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Config{
+	cfg := server.Config{
 		Issuer:            "https://torii.example/dex",
 		Storage:           st,
 		Connectors:        []server.Connector{{ID: "local", Password: users, Refresh: users}},
@@ -37,7 +46,11 @@ func benchServer(b *testing.B, alg string) (http.Handler, storage.Storage) {
 		PasswordConnector: "local",
 		SigningAlgorithm:  alg,
 		Throttle:          server.ThrottleConfig{Disabled: true},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := server.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		b.Fatal(err)

@@ -126,6 +126,10 @@ type Client struct {
 	SSOSharedWith []string
 	// PromptNoneWithoutSession overrides Config.PromptNoneWithoutSession.
 	PromptNoneWithoutSession string
+	// ClientCredentialsGroups are the groups of the client's own tokens
+	// from the client_credentials grant (Dex master's
+	// clientCredentialsClaims.groups).
+	ClientCredentialsGroups []string
 }
 
 // WebConfig customizes the pages (Dex's frontend block, subset).

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/torii-idp/torii/server"
 )
 
 // BenchmarkIntrospect: one /token/introspect call per op (client
@@ -45,4 +47,17 @@ func BenchmarkIntrospect(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkClientCredentials: one client_credentials token request per op
+// (client authentication, two signatures), against the refresh grant's
+// cost measured separately by BenchmarkRefreshGrant.
+func BenchmarkClientCredentials(b *testing.B) {
+	h := benchServerWith(b, func(c *server.Config) {
+		c.GrantTypes = []string{"authorization_code", "client_credentials"}
+	})
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"openid groups"}}
+	for b.Loop() {
+		benchToken(b, h, form)
+	}
 }

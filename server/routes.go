@@ -42,9 +42,10 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	if pc, ok := byID[c.PasswordConnector]; ok {
 		grants[grantPassword] = &passwordGrant{conn: pc, logins: logins, ips: ips, clients: clients, minter: m, refresh: ri, now: c.Now}
 	}
+	grants[grantClientCredentials] = &clientCredentialsGrant{minter: m}
 	grants = enabledGrants(grants, c.GrantTypes)
 	var grantNames []string
-	for _, g := range []string{grantAuthorizationCode, grantRefreshToken, grantPassword} {
+	for _, g := range []string{grantAuthorizationCode, grantRefreshToken, grantPassword, grantClientCredentials} {
 		if grants[g] != nil {
 			grantNames = append(grantNames, g)
 		}

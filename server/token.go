@@ -15,6 +15,7 @@ const (
 	grantAuthorizationCode = "authorization_code"
 	grantRefreshToken      = "refresh_token"
 	grantPassword          = "password"
+	grantClientCredentials = "client_credentials"
 )
 
 // grant is one grant_type at /token. Client authentication and the

@@ -230,8 +230,6 @@ func unsupportedGrant(t string) string {
 	switch t {
 	case "implicit":
 		return "the implicit flow"
-	case "client_credentials":
-		return "the client credentials grant"
 	case "urn:ietf:params:oauth:grant-type:device_code":
 		return "the device authorization grant"
 	case "urn:ietf:params:oauth:grant-type:token-exchange":
@@ -260,7 +258,7 @@ func (c *Config) decodeOAuth2(n *yaml.Node, path string) {
 			d.sequence(n, p, func(item *yaml.Node, p string, _ int) {
 				t := d.str(item, p)
 				switch {
-				case t == "authorization_code" || t == "refresh_token" || t == "password":
+				case t == "authorization_code" || t == "refresh_token" || t == "password" || t == "client_credentials":
 					o.GrantTypes = append(o.GrantTypes, t)
 				case unsupportedGrant(t) != "":
 					d.errorf(item, p, "torii does not support grant type %q (%s)", t, unsupportedGrant(t))
@@ -345,6 +343,11 @@ func (c *Config) decodeClients(n *yaml.Node, path string) {
 			},
 			"promptNoneWithoutSession": func(n *yaml.Node, p string) {
 				cl.PromptNoneWithoutSession = d.oneOf(n, p, server.PromptNoneShowLogin, server.PromptNoneLoginRequired)
+			},
+			"clientCredentialsClaims": func(n *yaml.Node, p string) {
+				d.mapping(n, p, fields{
+					"groups": func(n *yaml.Node, p string) { cl.ClientCredentialsGroups = d.strList(n, p) },
+				}, nil)
 			},
 		}, map[string]string{
 			"allowedConnectors":                "allowedConnectors (restricting a client to some connectors)",
