@@ -194,16 +194,18 @@ func TestCountsErrors(t *testing.T) {
 	}
 }
 
-// TestSkipsMissingEndpoints: introspect and device are skipped with the
-// reason when discovery does not advertise their endpoints.
+// TestSkipsMissingEndpoints: device is skipped with the reason while
+// discovery does not advertise its endpoint; introspect, now advertised,
+// runs.
 func TestSkipsMissingEndpoints(t *testing.T) {
 	srv, _ := newTorii(t, true)
 	issuer := srv.URL + "/dex"
 	res, _ := load(t, append(common(issuer), "--modes", "introspect,device")...)
-	for _, m := range []string{"introspect", "device"} {
-		if r := res[m+" "+issuer]; !strings.Contains(r.Skipped, "discovery has no") {
-			t.Errorf("%s: skipped = %q, want the missing endpoint named", m, r.Skipped)
-		}
+	if r := res["device "+issuer]; !strings.Contains(r.Skipped, "discovery has no") {
+		t.Errorf("device: skipped = %q, want the missing endpoint named", r.Skipped)
+	}
+	if r := res["introspect "+issuer]; r.Skipped != "" || r.Requests == 0 || r.Errors != 0 {
+		t.Errorf("introspect: skipped %q, %d requests, %d errors (first %q); want it to run cleanly", r.Skipped, r.Requests, r.Errors, r.FirstError)
 	}
 }
 
