@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"github.com/torii-idp/torii/audit"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -45,6 +46,7 @@ type authFlow struct {
 	promptNone string
 	now        func() time.Time
 	log        *slog.Logger
+	audit      *audit.Logger
 }
 
 // codeTTL is how long an authorization code may wait to be redeemed.
@@ -214,6 +216,7 @@ func (f *authFlow) loadRequest(w http.ResponseWriter, r *http.Request, reqID str
 		f.storageErrorPage(w, r, err)
 		return storage.AuthRequest{}, false
 	}
+	audit.SetClient(r.Context(), ar.ClientID)
 	if !f.browser.owns(r, ar.BrowserHash) {
 		f.log.WarnContext(r.Context(), "auth request used from another browser", "client_id", ar.ClientID, "client_ip", f.ips.clientIP(r))
 		f.pages.errorPage(w, r, http.StatusForbidden, "Login started elsewhere",

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/server"
 	"github.com/torii-idp/torii/storage"
 	"github.com/torii-idp/torii/storage/sqlite"
@@ -140,4 +144,30 @@ func BenchmarkKeys(b *testing.B) {
 func hashForBench(v string) string {
 	sum := sha256.Sum256([]byte(v))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// BenchmarkRefreshObserved: the refresh grant without and with metrics and
+// the audit log (JSON records encoded and written to a discarding writer),
+// in the same run, so the ratio is the cost of observing.
+func BenchmarkRefreshObserved(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		opt  func(*server.Config)
+	}{
+		{"off", func(*server.Config) {}},
+		{"metrics+audit", func(c *server.Config) {
+			c.Metrics = server.NewMetrics(prometheus.NewRegistry())
+			c.Audit = audit.New(io.Discard, nil)
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			h, _ := benchServerOpts(b, "ES256", tc.opt)
+			tok := benchRefreshToken(b, h)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				tok = benchToken(b, h, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}})["refresh_token"].(string)
+			}
+		})
+	}
 }

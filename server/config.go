@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/connector"
 	"github.com/torii-idp/torii/storage"
 )
@@ -76,6 +77,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// Metrics records Prometheus metrics (nil: none). Build it once with
+	// NewMetrics and pass the same one to every Reload.
+	Metrics *Metrics
+	// Audit receives one record per security-relevant act (nil: off).
+	Audit *audit.Logger
 }
 
 // Expiry holds token and key lifetimes (Dex's expiry block).

@@ -42,6 +42,7 @@ func (g *clientCredentialsGrant) handle(ctx context.Context, r *http.Request, cl
 		scopes:   scopes,
 		claims: storage.Claims{UserID: client.ID, Username: name, PreferredUsername: client.ID,
 			Groups: client.ClientCredentialsGroups},
-		grantID: newToken(),
+		grantID:   newToken(),
+		grantType: grantClientCredentials,
 	})
 }

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/server/internal/pkce"
 	"github.com/torii-idp/torii/server/internal/redirecturi"
+	"github.com/torii-idp/torii/server/internal/subject"
 	"github.com/torii-idp/torii/server/oauth2"
 	"github.com/torii-idp/torii/storage"
 )
@@ -25,6 +27,8 @@ type codeGrant struct {
 	// access-token lifetime).
 	revokeFor time.Duration
 	log       *slog.Logger
+	metrics   *Metrics
+	audit     *audit.Logger
 }
 
 // errCodeReplayed carries the grant a redeemed code produced.
@@ -62,6 +66,7 @@ func (g *codeGrant) handle(ctx context.Context, r *http.Request, client Client) 
 		sessionID:   c.SessionID,
 		grantID:     newToken(),
 		code:        code,
+		grantType:   grantAuthorizationCode,
 	}
 	resp, err := g.minter.mint(ctx, gi)
 	if err != nil {
@@ -90,6 +95,8 @@ func (g *codeGrant) handle(ctx context.Context, r *http.Request, client Client) 
 		}
 		return g.fail(ctx, now, err)
 	}
+	g.audit.Log(ctx, audit.Record{Event: audit.CodeRedeemed, Subject: subject.Encode(c.Claims.UserID, c.ConnectorID),
+		ConnectorID: c.ConnectorID, ClientID: client.ID})
 	return resp, nil
 }
 
@@ -128,11 +135,14 @@ func (g *codeGrant) fail(ctx context.Context, now time.Time, err error) (*oauth2
 	var replay *errCodeReplayed
 	switch {
 	case errors.As(err, &replay):
+		g.metrics.codeReplayed()
 		if replay.grantID != "" {
 			if rerr := g.store.RevokeGrant(ctx, replay.grantID, now.Add(g.revokeFor)); rerr != nil {
+				g.audit.Log(ctx, audit.Record{Event: audit.CodeReplayed, Result: audit.ResultError, Reason: "revoking the grant failed"})
 				return nil, rerr
 			}
 		}
+		g.audit.Log(ctx, audit.Record{Event: audit.CodeReplayed, Result: audit.ResultDenied, Reason: "grant revoked"})
 		g.log.WarnContext(ctx, "authorization code replayed; revoking the tokens it produced")
 		return nil, oauth2.InvalidGrant("the code has already been used; the tokens it produced are revoked")
 	case errors.Is(err, storage.ErrNotFound):

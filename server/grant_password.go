@@ -54,6 +54,7 @@ func (g *passwordGrant) handle(ctx context.Context, r *http.Request, client Clie
 		connectorID: g.conn.ID,
 		authTime:    now,
 		grantID:     newToken(),
+		grantType:   grantPassword,
 	}
 	resp, err := g.minter.mint(ctx, gi)
 	if err != nil {

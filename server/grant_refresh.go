@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/connector"
+	"github.com/torii-idp/torii/server/internal/subject"
 	"github.com/torii-idp/torii/server/oauth2"
 	"github.com/torii-idp/torii/storage"
 )
@@ -24,6 +26,8 @@ type refreshGrant struct {
 	now        func() time.Time
 	revokeFor  time.Duration
 	log        *slog.Logger
+	metrics    *Metrics
+	audit      *audit.Logger
 }
 
 var errRefreshReplayed = errors.New("refresh token replayed")
@@ -65,6 +69,7 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 		authTime:    tok.AuthTime,
 		sessionID:   tok.SessionID,
 		grantID:     tok.FamilyID,
+		grantType:   grantRefreshToken,
 	}
 	resp, err := g.minter.mint(ctx, gi)
 	if err != nil {
@@ -115,6 +120,10 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 	if err != nil {
 		return g.fail(ctx, tok, now, err)
 	}
+	if rotate {
+		g.audit.Log(ctx, audit.Record{Event: audit.RefreshRotated, Subject: subject.Encode(claims.UserID, tok.ConnectorID),
+			ConnectorID: tok.ConnectorID, ClientID: client.ID})
+	}
 	return resp, nil
 }
 
@@ -144,9 +153,18 @@ func (g *refreshGrant) fail(ctx context.Context, t storage.RefreshToken, now tim
 	}
 	g.log.WarnContext(ctx, "refresh token replayed outside the reuse interval; revoking its family",
 		"client_id", t.ClientID, "connector_id", t.ConnectorID, "user_id", t.Claims.UserID)
+	rec := audit.Record{Subject: subject.Encode(t.Claims.UserID, t.ConnectorID), ConnectorID: t.ConnectorID, ClientID: t.ClientID}
+	rec.Event, rec.Result = audit.RefreshReplayed, audit.ResultDenied
+	g.audit.Log(ctx, rec)
 	if rerr := g.store.RevokeGrant(ctx, t.FamilyID, now.Add(g.revokeFor)); rerr != nil {
+		g.metrics.refreshReplayed(false)
+		rec.Event, rec.Result, rec.Reason = audit.FamilyRevoked, audit.ResultError, "revoking the family failed"
+		g.audit.Log(ctx, rec)
 		return nil, rerr
 	}
+	g.metrics.refreshReplayed(true)
+	rec.Event, rec.Result = audit.FamilyRevoked, audit.ResultOK
+	g.audit.Log(ctx, rec)
 	return nil, oauth2.InvalidGrant("the refresh token has already been used; its token family is revoked")
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/torii-idp/torii/server/signer"
@@ -14,6 +15,8 @@ import (
 type healthHandler struct {
 	store  storage.Storage
 	signer *signer.Signer
+	// draining is set on shutdown: the balancer must stop sending here.
+	draining *atomic.Bool
 }
 
 func (h *healthHandler) live(w http.ResponseWriter, r *http.Request) {
@@ -27,6 +30,11 @@ func (h *healthHandler) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	if h.draining != nil && h.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("shutting down\n"))
+		return
+	}
 	if err := h.store.Ping(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("storage unavailable\n"))

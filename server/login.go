@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/connector"
+	"github.com/torii-idp/torii/server/internal/subject"
 	"github.com/torii-idp/torii/storage"
 )
 
@@ -177,6 +179,8 @@ func (f *authFlow) issueCode(w http.ResponseWriter, r *http.Request, ar storage.
 		errorRedirect(w, r, f.log, f.issuer.URL, ar.RedirectURI, ar.State, err)
 		return
 	}
+	f.audit.Log(ctx, audit.Record{Event: audit.CodeIssued, Subject: subject.Encode(ar.Claims.UserID, ar.ConnectorID),
+		ConnectorID: ar.ConnectorID, ClientID: ar.ClientID, Scopes: ar.Scopes})
 	v := map[string][]string{"code": {code}, "iss": {f.issuer.URL}}
 	if ar.State != "" {
 		v["state"] = []string{ar.State}

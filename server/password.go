@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/connector"
+	"github.com/torii-idp/torii/server/internal/subject"
 	"github.com/torii-idp/torii/storage"
 )
 
@@ -22,6 +24,8 @@ type passwordLogins struct {
 	throttle *throttle // nil: throttling disabled
 	log      *slog.Logger
 	now      func() time.Time
+	metrics  *Metrics
+	audit    *audit.Logger
 
 	mu sync.Mutex
 	// typical is a moving average of how long a successful login takes,
@@ -110,18 +114,26 @@ func (p *passwordLogins) throttled(ctx context.Context, conn Connector, ip, reas
 		return err // storage trouble: 503
 	}
 	p.log.WarnContext(ctx, "login throttled", "reason", reason, "connector_id", conn.ID, "client_ip", ip)
+	p.metrics.login(conn.ID, loginThrottled)
+	p.audit.Log(ctx, audit.Record{Event: audit.LoginThrottled, Result: audit.ResultDenied, Reason: "throttled: " + reason, ConnectorID: conn.ID})
 	return err
 }
 
 func (p *passwordLogins) result(ctx context.Context, conn Connector, ident connector.Identity, ok bool, err error, ip string, start time.Time) (connector.Identity, error) {
 	switch {
 	case err != nil:
+		p.metrics.login(conn.ID, loginFailedError)
+		p.audit.Log(ctx, audit.Record{Event: audit.LoginFailed, Result: audit.ResultError, Reason: "connector error", ConnectorID: conn.ID})
 		return connector.Identity{}, err
 	case !ok:
+		p.metrics.login(conn.ID, loginBadPassword)
+		p.audit.Log(ctx, audit.Record{Event: audit.LoginFailed, Result: audit.ResultDenied, Reason: "invalid credentials", ConnectorID: conn.ID})
 		p.log.InfoContext(ctx, "login failed", "connector_id", conn.ID, "client_ip", ip)
 		p.pad(ctx, conn.ID, time.Since(start))
 		return connector.Identity{}, errBadCredentials
 	}
+	p.metrics.login(conn.ID, loginSuccess)
+	p.audit.Log(ctx, audit.Record{Event: audit.LoginSucceeded, Subject: subject.Encode(ident.UserID, conn.ID), ConnectorID: conn.ID})
 	p.record(conn.ID, time.Since(start))
 	// User IDs are logged at debug only (see logger.excludeFields).
 	p.log.InfoContext(ctx, "login succeeded", "connector_id", conn.ID, "client_ip", ip)

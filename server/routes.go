@@ -6,12 +6,14 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/torii-idp/torii/server/signer"
 	"github.com/torii-idp/torii/web"
 )
 
-// newRouter builds every handler and lists every route.
-func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
+// newRouter builds every handler and lists every route. It runs at start
+// and again on each config reload; what must outlive a reload (signing
+// keys, throttle counts, metrics) comes in sh.
+func newRouter(c Config, sh *shared) (http.Handler, error) {
+	iss, sig, logins := sh.iss, sh.sig, newLogins(c)
 	dynamic := c.DynamicClients
 	if dynamic == nil {
 		dynamic = storedClients{c.Storage}
@@ -28,15 +30,14 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	logins := newPasswordLogins(c.Throttle, c.Storage, c.Logger, c.Now)
 	ips := ipResolver{header: c.ClientIP.Header, trusted: c.ClientIP.TrustedProxies}
-	m := &minter{issuer: iss, signer: sig, ttl: c.Expiry.IDTokens, now: c.Now, clients: clients}
+	m := &minter{issuer: iss, signer: sig, ttl: c.Expiry.IDTokens, now: c.Now, clients: clients, audit: c.Audit}
 	ri := &refreshIssuer{store: c.Storage, policy: c.Expiry.RefreshTokens, now: c.Now}
 	canRefresh := func(id string) bool { cn, ok := byID[id]; return ok && cn.Refresh != nil }
 
-	rg := &refreshGrant{store: c.Storage, minter: m, refresh: ri, connectors: byID, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger}
+	rg := &refreshGrant{store: c.Storage, minter: m, refresh: ri, connectors: byID, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger, metrics: c.Metrics, audit: c.Audit}
 	grants := map[string]grant{
-		grantAuthorizationCode: &codeGrant{store: c.Storage, minter: m, refresh: ri, canRefresh: canRefresh, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger},
+		grantAuthorizationCode: &codeGrant{store: c.Storage, minter: m, refresh: ri, canRefresh: canRefresh, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger, metrics: c.Metrics, audit: c.Audit},
 		grantRefreshToken:      rg,
 	}
 	if pc, ok := byID[c.PasswordConnector]; ok {
@@ -59,7 +60,7 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		issuer: iss, store: c.Storage, clients: clients, connectors: c.Connectors, byID: byID,
 		pages: pg, browser: browserBinding{path: iss.Path, secure: strings.HasPrefix(iss.URL, "https://"), store: c.Storage, ttl: c.Expiry.AuthRequests, now: c.Now},
 		logins: logins, ips: ips, responseTypes: c.ResponseTypes, skipApproval: c.SkipApprovalScreen, alwaysChooser: c.AlwaysShowLoginScreen,
-		authReqTTL: c.Expiry.AuthRequests, unstartedTTL: c.Expiry.UnstartedAuthRequests, pkceMethods: c.PKCEMethods, now: c.Now, log: c.Logger,
+		authReqTTL: c.Expiry.AuthRequests, unstartedTTL: c.Expiry.UnstartedAuthRequests, pkceMethods: c.PKCEMethods, now: c.Now, log: c.Logger, audit: c.Audit,
 	}
 	flow.completions = map[string]completion{"code": flow.issueCode}
 	verifier := &tokenVerifier{issuer: iss, signer: sig, store: c.Storage, now: c.Now}
@@ -72,51 +73,59 @@ func newRouter(c Config, iss issuer, sig *signer.Signer) (http.Handler, error) {
 		flow.connectors[i] = byID[flow.connectors[i].ID]
 	}
 	auth := clientAuth{clients: clients}
-	tok := &tokenHandler{auth: auth, grants: grants, log: c.Logger}
+	tok := &tokenHandler{auth: auth, grants: grants, log: c.Logger, metrics: c.Metrics}
 	ui := &userinfoHandler{verifier: verifier, log: c.Logger}
 	introspect := &introspectHandler{auth: auth, verifier: verifier, store: c.Storage, refresh: rg, minter: m, now: c.Now, log: c.Logger}
 	revoke := &revokeHandler{auth: auth, verifier: verifier, store: c.Storage, now: c.Now, accessTTL: c.Expiry.IDTokens, log: c.Logger}
 	keys := &keysHandler{signer: sig, log: c.Logger}
-	health := &healthHandler{store: c.Storage, signer: sig}
+	health := &healthHandler{store: c.Storage, signer: sig, draining: sh.draining}
 	cors := corsPolicy{origins: c.AllowedOrigins}
+	rw := routeWrapper{metrics: c.Metrics, ips: ips}
 
 	r := chi.NewRouter()
 	r.Use(headers(c.Headers, strings.HasPrefix(iss.URL, "https://")))
 	r.Route(iss.Path+"/", func(r chi.Router) {
-		r.With(cors.wrap).Get("/.well-known/openid-configuration", disc.ServeHTTP)
-		r.With(cors.wrap).Get("/keys", keys.ServeHTTP)
-		r.With(cors.wrap).Method(http.MethodPost, "/token", tok)
-		r.With(cors.wrap).Method(http.MethodOptions, "/token", http.HandlerFunc(noContent))
-		r.With(cors.wrap).Method(http.MethodPost, "/token/introspect", introspect)
-		r.With(cors.wrap).Method(http.MethodOptions, "/token/introspect", http.HandlerFunc(noContent))
-		r.With(cors.wrap).Method(http.MethodPost, "/token/revoke", revoke)
-		r.With(cors.wrap).Method(http.MethodOptions, "/token/revoke", http.HandlerFunc(noContent))
-		r.With(cors.wrap).Method(http.MethodGet, "/userinfo", ui)
-		r.With(cors.wrap).Method(http.MethodPost, "/userinfo", ui)
-		r.With(cors.wrap).Method(http.MethodOptions, "/userinfo", http.HandlerFunc(noContent))
-		r.Get("/auth", flow.authorize)
-		r.Post("/auth", flow.authorize)
-		r.Get("/auth/{connector}", flow.login)
-		r.Post("/auth/{connector}", flow.login)
+		// route registers every route, wrapped once (request ID, audit
+		// context, metrics labelled with the pattern).
+		route := func(method, pattern string, h http.HandlerFunc, mw ...func(http.Handler) http.Handler) {
+			r.With(mw...).Method(method, pattern, rw.wrap(pattern, h))
+		}
+		route(http.MethodGet, "/.well-known/openid-configuration", disc.ServeHTTP, cors.wrap)
+		route(http.MethodGet, "/keys", keys.ServeHTTP, cors.wrap)
+		route(http.MethodPost, "/token", tok.ServeHTTP, cors.wrap)
+		route(http.MethodOptions, "/token", noContent, cors.wrap)
+		route(http.MethodPost, "/token/introspect", introspect.ServeHTTP, cors.wrap)
+		route(http.MethodOptions, "/token/introspect", noContent, cors.wrap)
+		route(http.MethodPost, "/token/revoke", revoke.ServeHTTP, cors.wrap)
+		route(http.MethodOptions, "/token/revoke", noContent, cors.wrap)
+		route(http.MethodGet, "/userinfo", ui.ServeHTTP, cors.wrap)
+		route(http.MethodPost, "/userinfo", ui.ServeHTTP, cors.wrap)
+		route(http.MethodOptions, "/userinfo", noContent, cors.wrap)
+		route(http.MethodGet, "/auth", flow.authorize)
+		route(http.MethodPost, "/auth", flow.authorize)
+		route(http.MethodGet, "/auth/{connector}", flow.login)
+		route(http.MethodPost, "/auth/{connector}", flow.login)
 		// Dex's own password-form address, for scripts written against it.
-		r.Get("/auth/{connector}/login", flow.login)
-		r.Post("/auth/{connector}/login", flow.login)
-		r.Get(callbackPath, flow.callback)
-		r.Get("/approval", flow.approval)
-		r.Post("/approval", flow.approval)
-		r.Get("/healthz", health.live)
-		r.Get("/healthz/live", health.live)
-		r.Get("/healthz/ready", health.ready)
-		r.Handle("/static/*", http.StripPrefix(iss.Path+"/static/", noDirectoryListing(http.FileServerFS(web.Static()))))
+		route(http.MethodGet, "/auth/{connector}/login", flow.login)
+		route(http.MethodPost, "/auth/{connector}/login", flow.login)
+		route(http.MethodGet, callbackPath, flow.callback)
+		route(http.MethodGet, "/approval", flow.approval)
+		route(http.MethodPost, "/approval", flow.approval)
+		route(http.MethodGet, "/healthz", health.live)
+		route(http.MethodGet, "/healthz/live", health.live)
+		route(http.MethodGet, "/healthz/ready", health.ready)
+		static := http.StripPrefix(iss.Path+"/static/", noDirectoryListing(http.FileServerFS(web.Static())))
+		route(http.MethodGet, "/static/*", static.ServeHTTP)
+		route(http.MethodHead, "/static/*", static.ServeHTTP)
 	})
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+	r.NotFound(rw.wrap("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pg.errorPage(w, r, http.StatusNotFound, "Not found", "There is nothing at this address.")
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+	})).ServeHTTP)
+	r.MethodNotAllowed(rw.wrap("method_not_allowed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		w.Write([]byte("method not allowed\n"))
-	})
+	})).ServeHTTP)
 	return r, nil
 }
 

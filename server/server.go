@@ -10,16 +10,42 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/torii-idp/torii/server/signer"
 )
 
 // Server is an http.Handler serving every route under the issuer's path.
+// Reload swaps in a new config without dropping a request.
 type Server struct {
+	gen atomic.Pointer[generation]
+	// draining turns readiness to 503 (Drain); it outlives reloads.
+	draining atomic.Bool
+	cancel   context.CancelFunc
+	done     chan struct{}
+
+	mu  sync.Mutex // serializes Reload; guards sh and cfg
+	sh  *shared
+	cfg Config // the config of the current generation, defaults set
+}
+
+// shared is what outlives a reload: the issuer, the signing keys and the
+// readiness switch. Throttle counts live in storage, so they survive a
+// reload on their own.
+type shared struct {
+	iss      issuer
+	sig      *signer.Signer
+	draining *atomic.Bool
+}
+
+// generation is the router of one config. Requests hold mu for reading
+// while they run, so retiring a generation waits for them.
+type generation struct {
 	handler http.Handler
-	cancel  context.CancelFunc
-	done    chan struct{}
+	mu      sync.RWMutex
+	retired bool
 }
 
 // issuer is the parsed issuer URL: every route lives under Path.
@@ -55,12 +81,18 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	r, err := newRouter(c, iss, sig)
+	s := &Server{done: make(chan struct{}), cfg: c}
+	s.sh = &shared{iss: iss, sig: sig, draining: &s.draining}
+	r, err := newRouter(c, s.sh)
 	if err != nil {
 		return nil, err
 	}
+	if c.Metrics != nil {
+		c.Metrics.signer.Store(sig)
+	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &Server{handler: r, cancel: cancel, done: make(chan struct{})}
+	s.cancel = cancel
+	s.gen.Store(&generation{handler: r})
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -75,8 +107,75 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	return s, nil
 }
 
+func newLogins(c Config) *passwordLogins {
+	p := newPasswordLogins(c.Throttle, c.Storage, c.Logger, c.Now)
+	p.metrics, p.audit = c.Metrics, c.Audit
+	return p
+}
+
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g := s.gen.Load()
+	g.mu.RLock()
+	for g.retired { // swapped out between the load and the lock
+		g.mu.RUnlock()
+		g = s.gen.Load()
+		g.mu.RLock()
+	}
+	defer g.mu.RUnlock()
+	if s.draining.Load() {
+		// Tell keep-alive clients (a proxy) to open their next request
+		// elsewhere while the balancer takes this replica out.
+		w.Header().Set("Connection", "close")
+	}
+	g.handler.ServeHTTP(w, r)
+}
+
+// Reload builds the routes of c and swaps them in; requests already running
+// finish on the old config, and Reload returns once they have (or ctx is
+// done), after which the caller may close the old connectors. Storage,
+// the issuer and the signing settings (algorithm, expiry.signingKeys,
+// expiry.idTokens, which the kept signing keys depend on) are not
+// reloadable: c's values for them are ignored. Throttle counts are in
+// storage and survive; changed throttle settings apply to them. Reload and New reject the same
+// configs.
+func (s *Server) Reload(ctx context.Context, c Config) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	c.setDefaults()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.cfg
+	c.Issuer, c.Storage, c.SigningAlgorithm = old.Issuer, old.Storage, old.SigningAlgorithm
+	c.Expiry.SigningKeys, c.Expiry.IDTokens = old.Expiry.SigningKeys, old.Expiry.IDTokens
+	c.Metrics, c.Audit, c.Now = old.Metrics, old.Audit, old.Now
+	sh := s.sh
+	r, err := newRouter(c, sh)
+	if err != nil {
+		return err
+	}
+	prev := s.gen.Swap(&generation{handler: r})
+	s.sh, s.cfg = sh, c
+	retired := make(chan struct{})
+	go func() {
+		prev.mu.Lock()
+		prev.retired = true
+		prev.mu.Unlock()
+		close(retired)
+	}()
+	select {
+	case <-retired:
+	case <-ctx.Done():
+		c.Logger.Warn("config reload: requests of the previous config still running", "err", ctx.Err())
+	}
+	return nil
+}
+
+// Drain turns readiness to 503 and asks keep-alive clients to reconnect, so
+// a load balancer stops sending requests here before the listeners shut
+// down. Requests are still served.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // Close stops the background loops and waits for them. It does not close
 // Storage or connectors (the caller owns them).
@@ -214,6 +313,9 @@ func runBackground(ctx context.Context, c Config, sig *signer.Signer) {
 	defer t.Stop()
 	for {
 		res, err := c.Storage.GarbageCollect(ctx, c.Now())
+		if ctx.Err() == nil {
+			c.Metrics.gc(res, err)
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			c.Logger.WarnContext(ctx, "garbage collection failed", "err", err)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/server/oauth2"
 )
 
@@ -25,9 +26,10 @@ type grant interface {
 }
 
 type tokenHandler struct {
-	auth   clientAuth
-	grants map[string]grant
-	log    *slog.Logger
+	auth    clientAuth
+	grants  map[string]grant
+	log     *slog.Logger
+	metrics *Metrics
 }
 
 func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -60,6 +62,7 @@ func (h *tokenHandler) serve(r *http.Request) (*oauth2.TokenResponse, error) {
 	if err != nil {
 		return nil, err
 	}
+	audit.SetClient(r.Context(), client.ID)
 	gt := r.PostForm.Get("grant_type")
 	if gt == "" {
 		return nil, oauth2.InvalidRequest("grant_type is required")
@@ -68,7 +71,11 @@ func (h *tokenHandler) serve(r *http.Request) (*oauth2.TokenResponse, error) {
 	if !ok {
 		return nil, oauth2.UnsupportedGrantType("grant type " + quote(gt) + " is not supported")
 	}
-	return g.handle(r.Context(), r, client)
+	resp, err := g.handle(r.Context(), r, client)
+	if err == nil {
+		h.metrics.tokenIssued(gt)
+	}
+	return resp, err
 }
 
 // clientIDOf is the client ID of an authenticated token request.

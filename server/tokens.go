@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/server/internal/subject"
 	"github.com/torii-idp/torii/server/oauth2"
 	"github.com/torii-idp/torii/server/signer"
@@ -89,6 +90,7 @@ type minter struct {
 	// clients is the current client config, against which every mint
 	// checks the grant's scopes again.
 	clients *clientLookup
+	audit   *audit.Logger
 }
 
 // grantInfo is what every grant knows when it is ready to issue tokens.
@@ -104,6 +106,7 @@ type grantInfo struct {
 	sessionID string
 	grantID   string
 	code      string // for c_hash, code grant only
+	grantType string // for the audit record
 }
 
 func (m *minter) baseClaims(g grantInfo, now time.Time) idTokenClaims {
@@ -187,6 +190,8 @@ func (m *minter) mint(ctx context.Context, g grantInfo) (*oauth2.TokenResponse, 
 	if err != nil {
 		return nil, err
 	}
+	m.audit.Log(ctx, audit.Record{Event: audit.TokensIssued, Subject: id.Subject, ConnectorID: g.connectorID,
+		ClientID: g.clientID, Grant: g.grantType, Scopes: g.scopes})
 	return &oauth2.TokenResponse{
 		AccessToken: access,
 		TokenType:   "bearer",

@@ -85,7 +85,7 @@ staticPasswords:
 	addrs := make(chan map[string]string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, c, slog.New(slog.DiscardHandler), func(a map[string]string) { addrs <- a })
+		done <- serve(ctx, c, serveOptions{logger: slog.New(slog.DiscardHandler), ready: func(a map[string]string) { addrs <- a }})
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/connector"
 	"github.com/torii-idp/torii/connector/static"
 	"github.com/torii-idp/torii/server"
@@ -18,13 +19,16 @@ import (
 	"github.com/torii-idp/torii/storage/sqlite"
 )
 
-// newLogger builds the logger of the logger block, writing to w.
-func (c *Config) newLogger(w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: c.Logger.Level}
+// newLogger builds the logger of the logger block, writing to w, at the
+// level of lv (set to logger.level; a reload changes it). Lines logged with
+// a request's context carry its request_id.
+func (c *Config) newLogger(w io.Writer, lv *slog.LevelVar) *slog.Logger {
+	lv.Set(c.Logger.Level)
+	opts := &slog.HandlerOptions{Level: lv}
 	if c.Logger.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(audit.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(audit.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
 // openStorage opens the configured backend.

@@ -14,17 +14,26 @@ import (
 // checkConfigCommand reports every problem of the config file, one per
 // line as FILE:LINE: key.path: message, and exits 1; or prints a summary.
 func checkConfigCommand(ctx context.Context, path string, flags serveFlags, stdout, stderr io.Writer) int {
-	c, err := loadConfig(path, lookupEnv, flags)
-	if c != nil && c.parsed {
-		// Connector configs are checked by the connectors themselves.
-		err = errors.Join(err, c.checkConnectors(ctx))
-	}
+	c, err := checkFile(ctx, path, flags)
 	if err != nil {
 		printProblems(stderr, err)
 		return 1
 	}
 	fmt.Fprint(stdout, c.summary())
 	return 0
+}
+
+// checkFile is the one validator: check-config, serve and a config reload
+// accept exactly the files it accepts. It parses and validates the file and
+// has every connector check its own config block. The serve flags replace
+// the file's addresses, at start and at every reload alike.
+func checkFile(ctx context.Context, path string, flags serveFlags) (*Config, error) {
+	c, err := loadConfig(path, lookupEnv, flags)
+	if c != nil && c.parsed {
+		// Connector configs are checked by the connectors themselves.
+		err = errors.Join(err, c.checkConnectors(ctx))
+	}
+	return c, err
 }
 
 // checkConnectors opens and closes every connector whose config had no

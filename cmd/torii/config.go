@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"log/slog"
@@ -32,6 +33,7 @@ type Config struct {
 	Telemetry TelemetryConfig
 	GRPC      GRPCConfig
 	Logger    LoggerConfig
+	Audit     AuditConfig
 
 	Expiry server.Expiry
 	// KeysRotationPeriod is signer.config.keysRotationPeriod (Dex's newer
@@ -58,7 +60,11 @@ type Config struct {
 	Throttle server.ThrottleConfig
 
 	d      *decoder
-	parsed bool // the YAML itself was readable
+	parsed bool     // the YAML itself was readable
+	sum    [32]byte // SHA-256 of the file's bytes (LoadConfig), for reloads
+	// flags are the serve flags applied (loadConfig), applied again at
+	// every reload.
+	flags serveFlags
 }
 
 // StorageConfig is the storage block.
@@ -103,6 +109,9 @@ type WebConfig struct {
 // TelemetryConfig is the telemetry block.
 type TelemetryConfig struct {
 	HTTP string
+	// EnableProfiling serves net/http/pprof under /debug/pprof/ on the
+	// telemetry listener (Dex's key).
+	EnableProfiling bool
 }
 
 // LoggerConfig is the logger block.
@@ -147,9 +156,11 @@ func loadConfig(path string, lookupEnv func(string) (string, bool), flags serveF
 		return nil, err
 	}
 	c, err := ParseConfig(path, data, lookupEnv)
+	c.sum = sha256.Sum256(data)
 	if !c.parsed {
 		return c, err
 	}
+	c.flags = flags
 	flags.apply(c)
 	// Validate returns the parse problems too, so every problem is reported.
 	return c, c.Validate()

@@ -26,6 +26,7 @@ func (c *Config) decodeRoot(root *yaml.Node) {
 		"web":              c.decodeWeb,
 		"telemetry":        c.decodeTelemetry,
 		"logger":           c.decodeLogger,
+		"audit":            c.decodeAudit,
 		"expiry":           c.decodeExpiry,
 		"signer":           c.decodeSigner,
 		"oauth2":           c.decodeOAuth2,
@@ -158,10 +159,9 @@ func validHeaderName(s string) bool {
 func (c *Config) decodeTelemetry(n *yaml.Node, path string) {
 	d := c.d
 	d.mapping(n, path, fields{
-		"http": func(n *yaml.Node, p string) { c.Telemetry.HTTP = d.str(n, p) },
-	}, map[string]string{
-		"enableProfiling": "telemetry.enableProfiling (pprof endpoints)",
-	})
+		"http":            func(n *yaml.Node, p string) { c.Telemetry.HTTP = d.str(n, p) },
+		"enableProfiling": func(n *yaml.Node, p string) { c.Telemetry.EnableProfiling = d.boolean(n, p) },
+	}, nil)
 }
 
 func (c *Config) decodeLogger(n *yaml.Node, path string) {

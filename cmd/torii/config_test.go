@@ -296,12 +296,19 @@ connectors:
 		}},
 		{name: "signer conflicts with expiry.signingKeys", yaml: minimal + "expiry:\n  signingKeys: 6h\nsigner:\n  config:\n    keysRotationPeriod: 12h\n",
 			want: []string{`config.yaml:8: signer.config.keysRotationPeriod: conflicts with expiry.signingKeys (6h0m0s)`}},
-		{name: "listeners", yaml: "issuer: ftp://x\nweb:\n  http: 5556\ntelemetry:\n  http: 127.0.0.1:5558\n  enableProfiling: true\n",
+		{name: "listeners", yaml: "issuer: ftp://x\nweb:\n  http: 5556\ntelemetry:\n  http: 127.0.0.1:5558\n  enableProfiling: \"yes\"\n",
 			want: []string{
 				`config.yaml:1: issuer: "ftp://x" must be an absolute http or https URL`,
 				`config.yaml:3: web.http: "5556" is not a host:port address`,
-				`config.yaml:6: telemetry.enableProfiling: torii does not support telemetry.enableProfiling`,
+				`config.yaml:6: telemetry.enableProfiling: `,
 			}},
+		{name: "audit", yaml: minimal + "audit:\n  output: \"\"\n  format: text\n",
+			want: []string{
+				`config.yaml:5: audit.output: is empty`,
+				`config.yaml:6: audit.format: "text" is not one of json`,
+			}},
+		{name: "audit without output", yaml: minimal + "audit:\n  format: json\n",
+			want: []string{`config.yaml:4: audit: audit.output is required`}},
 		{name: "wrong types", yaml: minimal + "enablePasswordDB: \"yes\"\nstaticClients: {id: a}\nfrontend: [a]\n",
 			want: []string{
 				`config.yaml:4: enablePasswordDB: must be true or false`,

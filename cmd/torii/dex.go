@@ -45,7 +45,7 @@ func dexCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			fmt.Fprint(stderr, dexUsage)
 			return 2
 		}
-		return serveCommand(ctx, files[0], flags, stderr)
+		return serveCommand(ctx, files[0], flags, stdout, stderr)
 	case "version":
 		if len(args) != 1 {
 			fmt.Fprint(stderr, dexUsage)

@@ -227,6 +227,7 @@ staticPasswords:
 				"http://" + web + "/dex/.well-known/openid-configuration",
 				"http://" + tel + "/healthz/live",
 				"http://" + tel + "/healthz/ready",
+				"http://" + tel + "/metrics", // telemetry.http, replaced by the flag
 			} {
 				if err := pollOK(u, exited); err != nil {
 					cmd.Process.Kill()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/torii-idp/torii/connector/static"
 	"github.com/torii-idp/torii/internal/dexmigrate"
@@ -44,7 +45,7 @@ func importDexCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 		printProblems(stderr, err)
 		return 1
 	}
-	logger := c.newLogger(stderr)
+	logger := c.newLogger(stderr, new(slog.LevelVar))
 	store, err := c.openStorage(ctx, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "torii import-dex: torii storage: %v\n", err)

@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 2
 		}
 		if cmd == "serve" {
-			return serveCommand(ctx, files[0], flags, stderr)
+			return serveCommand(ctx, files[0], flags, stdout, stderr)
 		}
 		return checkConfigCommand(ctx, files[0], flags, stdout, stderr)
 	case "seed":

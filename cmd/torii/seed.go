@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/torii-idp/torii/internal/seed"
@@ -38,7 +39,7 @@ func seedCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "torii seed: memory storage does not outlive this command; seed sqlite3 or postgres")
 		return 1
 	}
-	logger := c.newLogger(stderr)
+	logger := c.newLogger(stderr, new(slog.LevelVar))
 	store, err := c.openStorage(ctx, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "torii seed: open storage: %v\n", err)

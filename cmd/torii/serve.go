@@ -9,26 +9,33 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/server"
+	"github.com/torii-idp/torii/storage/metered"
 )
 
 // shutdownTimeout bounds the wait for in-flight requests on SIGTERM.
 const shutdownTimeout = 20 * time.Second
 
-func serveCommand(ctx context.Context, path string, flags serveFlags, stderr io.Writer) int {
-	c, err := loadConfig(path, lookupEnv, flags)
+// drainDelay is how long readiness reports 503 before the listeners close,
+// so that the Service (or any balancer probing /healthz/ready) stops
+// sending requests first. Kubernetes' default grace period (30s) covers it
+// plus shutdownTimeout.
+const drainDelay = 5 * time.Second
+
+func serveCommand(ctx context.Context, path string, flags serveFlags, stdout, stderr io.Writer) int {
+	c, err := checkFile(ctx, path, flags)
 	if err != nil {
 		printProblems(stderr, err)
 		return 1
 	}
-	logger := c.newLogger(stderr)
+	level := new(slog.LevelVar)
+	logger := c.newLogger(stderr, level)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -37,7 +44,12 @@ func serveCommand(ctx context.Context, path string, flags serveFlags, stderr io.
 		<-ctx.Done()
 		stop()
 	}()
-	if err := serve(ctx, c, logger, nil); err != nil {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	opts := serveOptions{logger: logger, level: level, stdout: stdout, stderr: stderr,
+		watch: true, reload: hup, drain: drainDelay}
+	if err := serve(ctx, c, opts); err != nil {
 		var p *Problem
 		if errors.As(err, &p) {
 			printProblems(stderr, err)
@@ -49,6 +61,23 @@ func serveCommand(ctx context.Context, path string, flags serveFlags, stderr io.
 	return 0
 }
 
+// serveOptions is what serve needs beyond the config.
+type serveOptions struct {
+	logger *slog.Logger
+	level  *slog.LevelVar // logger's level, set on reload (nil: fixed)
+	// stdout and stderr are the audit outputs of those names.
+	stdout, stderr io.Writer
+	// ready, if not nil, is called with the bound addresses (by name)
+	// once listening.
+	ready func(map[string]string)
+	// watch reloads the config when its file changes; reload requests a
+	// reload (SIGHUP).
+	watch  bool
+	reload <-chan os.Signal
+	// drain is how long readiness is 503 before the listeners close.
+	drain time.Duration
+}
+
 // listener is one address torii serves.
 type listener struct {
 	name string // http, https, telemetry
@@ -57,28 +86,55 @@ type listener struct {
 }
 
 // serve opens storage and connectors, starts the server and its listeners,
-// and blocks until ctx is done, then shuts down gracefully. ready, if not
-// nil, is called with the bound addresses (by name) once listening.
-func serve(ctx context.Context, c *Config, logger *slog.Logger, ready func(map[string]string)) error {
-	store, err := c.openStorage(ctx, logger)
+// reloads the config on request, and blocks until ctx is done. Then it
+// shuts down in order: readiness 503 for o.drain, the listeners finish the
+// requests in flight (bounded), the background loops stop, connectors and
+// storage close.
+func serve(ctx context.Context, c *Config, o serveOptions) error {
+	logger := o.logger
+	if o.level == nil {
+		o.level = new(slog.LevelVar)
+	}
+	tel := newTelemetry()
+	raw, err := c.openStorage(ctx, logger)
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	defer store.Close()
-	if err := c.importDexAtStart(ctx, store, logger); err != nil {
+	defer raw.Close()
+	if err := c.importDexAtStart(ctx, raw, logger); err != nil {
 		return err
+	}
+	store := metered.New(raw, c.Storage.Type, tel.storage)
+
+	aw, closeAudit, err := c.openAudit(o.stdout, o.stderr)
+	if err != nil {
+		return err
+	}
+	var auditLog *audit.Logger
+	if aw != nil {
+		auditLog = audit.New(aw, nil)
+	}
+	if closeAudit != nil {
+		defer closeAudit()
 	}
 
 	conns, err := c.openConnectors(ctx, logger, store)
 	if err != nil {
 		return err
 	}
-	defer closeConnectors(conns, logger)
-
-	srv, err := server.New(ctx, c.serverConfig(store, conns, logger))
+	tel.ldap.attach(conns)
+	sc := c.serverConfig(store, conns, logger)
+	sc.Metrics, sc.Audit = tel.server, auditLog
+	// The server's background loops stop after the listeners have drained,
+	// not at the signal.
+	srv, err := server.New(context.WithoutCancel(ctx), sc)
 	if err != nil {
+		closeConnectors(conns, logger)
 		return fmt.Errorf("server: %w", err)
 	}
+	rl := &reloader{path: c.File, boot: c, logger: logger, level: o.level, srv: srv, store: store,
+		tel: tel, audit: auditLog, conns: conns, sum: c.sum}
+	defer func() { closeConnectors(rl.current(), logger) }()
 	defer srv.Close()
 
 	admin, err := c.startAdminAPI(store, srv, logger)
@@ -87,7 +143,7 @@ func serve(ctx context.Context, c *Config, logger *slog.Logger, ready func(map[s
 	}
 	defer admin.stop()
 
-	lns, err := c.listen(srv, logger)
+	lns, err := c.listen(srv, tel.handler(), logger)
 	if err != nil {
 		return err
 	}
@@ -111,17 +167,30 @@ func serve(ctx context.Context, c *Config, logger *slog.Logger, ready func(map[s
 			}
 		}()
 	}
+	rctx, stopReloads := context.WithCancel(ctx)
+	reloadsDone := make(chan struct{})
+	reloads := rl.watch(o.reload, o.watch)
+	go func() {
+		defer close(reloadsDone)
+		reloads(rctx)
+	}()
 	logger.Info("torii started", "version", versionString(), "issuer", c.Issuer, "storage", c.Storage.Type)
-	if ready != nil {
-		ready(addrs)
+	if o.ready != nil {
+		o.ready(addrs)
 	}
 
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		logger.Info("shutting down")
+		logger.Info("shutting down: readiness is now 503", "drain", o.drain)
+		srv.Drain()
+		if o.drain > 0 {
+			time.Sleep(o.drain)
+		}
 	case serveErr = <-errc:
 	}
+	stopReloads()
+	<-reloadsDone
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	for _, l := range lns {
@@ -129,12 +198,13 @@ func serve(ctx context.Context, c *Config, logger *slog.Logger, ready func(map[s
 			logger.Warn("shutdown", "listener", l.name, "err", err)
 		}
 	}
+	logger.Info("listeners closed; stopping background work and closing storage")
 	return serveErr
 }
 
 // listen binds every configured address; on error, those already bound are
 // closed.
-func (c *Config) listen(h http.Handler, logger *slog.Logger) ([]listener, error) {
+func (c *Config) listen(h, metrics http.Handler, logger *slog.Logger) ([]listener, error) {
 	var lns []listener
 	fail := func(err error) ([]listener, error) {
 		for _, l := range lns {
@@ -186,27 +256,7 @@ func (c *Config) listen(h http.Handler, logger *slog.Logger) ([]listener, error)
 		if err != nil {
 			return fail(fmt.Errorf("telemetry.http: %w", err))
 		}
-		lns = append(lns, listener{name: "telemetry", ln: ln, srv: newServer(telemetryHandler(c.Issuer, h))})
+		lns = append(lns, listener{name: "telemetry", ln: ln, srv: newServer(telemetryHandler(c.Issuer, h, metrics, c.Telemetry.EnableProfiling))})
 	}
 	return lns, nil
-}
-
-// telemetryHandler serves the server's health checks at the root of the
-// telemetry address (/healthz, /healthz/live, /healthz/ready), where
-// Kubernetes probes expect them, whatever the issuer's path.
-func telemetryHandler(issuer string, h http.Handler) http.Handler {
-	prefix := ""
-	if u, err := url.Parse(issuer); err == nil {
-		prefix = strings.TrimSuffix(u.Path, "/")
-	}
-	mux := http.NewServeMux()
-	for _, p := range []string{"/healthz", "/healthz/live", "/healthz/ready"} {
-		mux.HandleFunc("GET "+p, func(w http.ResponseWriter, r *http.Request) {
-			r2 := r.Clone(r.Context())
-			r2.URL.Path = prefix + p
-			r2.URL.RawPath = ""
-			h.ServeHTTP(w, r2)
-		})
-	}
-	return mux
 }

@@ -93,7 +93,7 @@ staticPasswords:
 	addrs := make(chan map[string]string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, c, slog.New(slog.DiscardHandler), func(a map[string]string) { addrs <- a })
+		done <- serve(ctx, c, serveOptions{logger: slog.New(slog.DiscardHandler), ready: func(a map[string]string) { addrs <- a }})
 	}()
 	var a map[string]string
 	select {
@@ -242,7 +242,7 @@ func TestTelemetryHandler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.issuer+tt.path, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			telemetryHandler(tt.issuer, echo).ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
+			telemetryHandler(tt.issuer, echo, nil, false).ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
 			if rec.Code != tt.status || (tt.status == 200 && rec.Body.String() != tt.body) {
 				t.Fatalf("%s = %d %q, want %d %q", tt.path, rec.Code, rec.Body.String(), tt.status, tt.body)
 			}

@@ -22,6 +22,9 @@ type counters struct {
 	serviceBinds  atomic.Int64
 	userBinds     atomic.Int64
 	groupSearches atomic.Int64
+	// inUse and misses feed PoolStats.
+	inUse  atomic.Int64
+	misses atomic.Int64
 }
 
 // UnavailableError means no configured server answered (refused, timed out,
@@ -53,6 +56,9 @@ type pool struct {
 	slots chan struct{}
 	idle  chan *goldap.Conn
 	keep  int
+	// waits counts acquisitions that found neither an idle connection nor
+	// a free slot and had to wait (PoolStats).
+	waits atomic.Int64
 
 	mu     sync.Mutex
 	closed bool
@@ -80,10 +86,17 @@ func (p *pool) acquire(ctx context.Context, wait time.Duration) (*goldap.Conn, e
 			case c = <-p.idle:
 			case p.slots <- struct{}{}:
 				return nil, nil
-			case <-ctx.Done():
-				return nil, p.busy(ctx.Err())
-			case <-t.C:
-				return nil, p.busy(context.DeadlineExceeded)
+			default:
+				p.waits.Add(1)
+				select {
+				case c = <-p.idle:
+				case p.slots <- struct{}{}:
+					return nil, nil
+				case <-ctx.Done():
+					return nil, p.busy(ctx.Err())
+				case <-t.C:
+					return nil, p.busy(context.DeadlineExceeded)
+				}
 			}
 		}
 		if !c.IsClosing() {
@@ -161,29 +174,37 @@ func (s *session) run(op func() error) error {
 
 func (s *session) search(req *goldap.SearchRequest) (*goldap.SearchResult, error) {
 	var res *goldap.SearchResult
+	start := time.Now()
 	err := s.run(func() (err error) {
 		res, err = s.conn.Search(req)
 		return err
 	})
+	s.c.observe(OpSearch, start, s.broken)
 	return res, err
 }
 
 // bindService binds as the service account (anonymously without bindDN).
 func (s *session) bindService() error {
 	s.c.stats.serviceBinds.Add(1)
-	return s.run(func() error {
+	start := time.Now()
+	err := s.run(func() error {
 		if s.c.cfg.BindDN == "" {
 			return s.conn.UnauthenticatedBind("")
 		}
 		return s.conn.Bind(s.c.cfg.BindDN, s.c.cfg.BindPW)
 	})
+	s.c.observe(OpServiceBind, start, s.broken)
+	return err
 }
 
 // bindUser checks a password with a simple bind. Afterwards the session
 // must be rebound as the service account before it is used again.
 func (s *session) bindUser(dn, password string) error {
 	s.c.stats.userBinds.Add(1)
-	return s.run(func() error { return s.conn.Bind(dn, password) })
+	start := time.Now()
+	err := s.run(func() error { return s.conn.Bind(dn, password) })
+	s.c.observe(OpUserBind, start, s.broken)
+	return err
 }
 
 // do runs f on a service-account connection from the pool (or a new one).
@@ -194,12 +215,14 @@ func (c *Connector) do(ctx context.Context, f func(*session) error) error {
 		if err != nil {
 			return err
 		}
+		c.stats.inUse.Add(1)
 		err = f(s)
 		if s.broken {
 			c.pool.discard(s.conn)
 		} else {
 			c.pool.put(s.conn)
 		}
+		c.stats.inUse.Add(-1)
 		if err != nil && s.broken && reused && attempt == 0 && ctx.Err() == nil {
 			c.logger.DebugContext(ctx, "ldap: pooled connection failed, retrying on a new one", "addr", s.addr, "err", err)
 			continue
@@ -219,6 +242,7 @@ func (c *Connector) session(ctx context.Context) (*session, bool, error) {
 	if conn != nil {
 		return &session{c: c, ctx: ctx, conn: conn, addr: "pooled"}, true, nil
 	}
+	c.stats.misses.Add(1)
 	s, err := c.dialAny(ctx)
 	if err != nil {
 		c.pool.release()

@@ -28,6 +28,9 @@ type Connector struct {
 	logger *slog.Logger
 	pool   *pool
 	stats  counters
+	// observer, if set before use, is told the latency of every directory
+	// operation.
+	observer Observer
 }
 
 var (
