@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/server/internal/subject"
 	"github.com/torii-idp/torii/storage"
 )
@@ -22,6 +23,7 @@ type introspectHandler struct {
 	minter   *minter
 	now      func() time.Time
 	log      *slog.Logger
+	audit    *audit.Logger
 }
 
 // introspection is an active token; an inactive one is {"active":false}.
@@ -59,15 +61,25 @@ func (h *introspectHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *introspectHandler) serve(r *http.Request) (*introspection, error) {
-	_, tok, err := h.auth.clientForm(r)
+	client, tok, err := h.auth.clientForm(r)
 	if err != nil {
 		return nil, err
 	}
 	ctx := r.Context()
+	var out *introspection
 	if looksLikeJWT(tok) {
-		return h.access(ctx, tok)
+		out, err = h.access(ctx, tok)
+	} else {
+		out, err = h.refreshToken(ctx, tok)
 	}
-	return h.refreshToken(ctx, tok)
+	if err == nil {
+		rec := audit.Record{Event: audit.Introspection, ClientID: client.ID, Detail: "inactive"}
+		if out != nil {
+			rec.Subject, rec.Detail = out.Subject, "active"
+		}
+		h.audit.Log(ctx, rec)
+	}
+	return out, err
 }
 
 func (h *introspectHandler) access(ctx context.Context, tok string) (*introspection, error) {

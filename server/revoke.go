@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/torii-idp/torii/audit"
+	"github.com/torii-idp/torii/server/internal/subject"
 	"github.com/torii-idp/torii/storage"
 )
 
@@ -21,6 +23,7 @@ type revokeHandler struct {
 	// remembered at least that long.
 	accessTTL time.Duration
 	log       *slog.Logger
+	audit     *audit.Logger
 }
 
 func (h *revokeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -50,12 +53,21 @@ func (h *revokeHandler) serve(r *http.Request) error {
 			until = min
 		}
 		h.log.InfoContext(ctx, "grant revoked by its client (access token)", "client_id", client.ID)
-		return h.store.RevokeGrant(ctx, c.GrantID, until)
+		if err := h.store.RevokeGrant(ctx, c.GrantID, until); err != nil {
+			return err
+		}
+		h.audit.Log(ctx, audit.Record{Event: audit.TokenRevoked, Subject: c.Subject, ClientID: client.ID, Detail: "access token"})
+		return nil
 	}
 	t, ok, err := lookupRefresh(ctx, h.store, tok)
 	if err != nil || !ok || t.ClientID != client.ID {
 		return err
 	}
 	h.log.InfoContext(ctx, "grant revoked by its client (refresh token)", "client_id", client.ID)
-	return h.store.RevokeGrant(ctx, t.FamilyID, h.now().Add(h.accessTTL))
+	if err := h.store.RevokeGrant(ctx, t.FamilyID, h.now().Add(h.accessTTL)); err != nil {
+		return err
+	}
+	h.audit.Log(ctx, audit.Record{Event: audit.TokenRevoked, Subject: subject.Encode(t.Claims.UserID, t.ConnectorID),
+		ConnectorID: t.ConnectorID, ClientID: client.ID, Detail: "refresh token"})
+	return nil
 }

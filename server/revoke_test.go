@@ -2,11 +2,15 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/torii-idp/torii/audit"
+	"github.com/torii-idp/torii/server"
 	"golang.org/x/oauth2"
 )
 
@@ -172,3 +176,36 @@ func TestDiscoveryListsRevocationEndpoint(t *testing.T) {
 }
 
 func decodeJSON(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
+
+func TestRevocationAndIntrospectionAreAudited(t *testing.T) {
+	out := &syncBuffer{}
+	e := newEnv(t, func(c *server.Config) { c.Audit = audit.New(out, nil) })
+	tok := e.passwordTokens("openid email offline_access")
+	rt := tok["refresh_token"].(string)
+	if st, body := e.postClient("/token/introspect", url.Values{"token": {rt}}, confidentialID, confidentialSecret); st != 200 || body["active"] != true {
+		t.Fatalf("introspect: %d %v", st, body)
+	}
+	if st, body := e.revoke(rt, "", confidentialID, confidentialSecret); st != 200 {
+		t.Fatalf("revoke: %d %v", st, body)
+	}
+	if st, body := e.postClient("/token/introspect", url.Values{"token": {rt}}, confidentialID, confidentialSecret); st != 200 || body["active"] != false {
+		t.Fatalf("introspect after revocation: %d %v", st, body)
+	}
+	var got []string
+	for _, r := range out.records(t) {
+		switch r["event"] {
+		case "introspection", "token_revoked":
+			if r["client_id"] != confidentialID {
+				t.Errorf("%v: client_id = %v, want %s", r["event"], r["client_id"], confidentialID)
+			}
+			if strings.Contains(fmt.Sprint(r), rt) {
+				t.Errorf("%v: the audit record carries the token", r["event"])
+			}
+			got = append(got, fmt.Sprintf("%v/%v", r["event"], r["detail"]))
+		}
+	}
+	want := []string{"introspection/active", "token_revoked/refresh token", "introspection/inactive"}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit events = %v, want %v", got, want)
+	}
+}

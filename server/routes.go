@@ -75,8 +75,8 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 	auth := clientAuth{clients: clients}
 	tok := &tokenHandler{auth: auth, grants: grants, log: c.Logger, metrics: c.Metrics}
 	ui := &userinfoHandler{verifier: verifier, log: c.Logger}
-	introspect := &introspectHandler{auth: auth, verifier: verifier, store: c.Storage, refresh: rg, minter: m, now: c.Now, log: c.Logger}
-	revoke := &revokeHandler{auth: auth, verifier: verifier, store: c.Storage, now: c.Now, accessTTL: c.Expiry.IDTokens, log: c.Logger}
+	introspect := &introspectHandler{auth: auth, verifier: verifier, store: c.Storage, refresh: rg, minter: m, now: c.Now, log: c.Logger, audit: c.Audit}
+	revoke := &revokeHandler{auth: auth, verifier: verifier, store: c.Storage, now: c.Now, accessTTL: c.Expiry.IDTokens, log: c.Logger, audit: c.Audit}
 	keys := &keysHandler{signer: sig, log: c.Logger}
 	health := &healthHandler{store: c.Storage, signer: sig, draining: sh.draining}
 	cors := corsPolicy{origins: c.AllowedOrigins}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/connector/static"
 	"github.com/torii-idp/torii/server/adminapi"
 	"github.com/torii-idp/torii/storage"
@@ -30,7 +31,7 @@ type adminListener struct {
 
 // startAdminAPI serves Dex's gRPC API on grpc.addr, when set. h is the
 // HTTP server (for GetDiscovery).
-func (c *Config) startAdminAPI(store storage.Storage, h http.Handler, logger *slog.Logger) (*adminListener, error) {
+func (c *Config) startAdminAPI(store storage.Storage, h http.Handler, logger *slog.Logger, auditLog *audit.Logger) (*adminListener, error) {
 	g := c.GRPC
 	if g.Addr == "" {
 		return &adminListener{}, nil
@@ -51,7 +52,7 @@ func (c *Config) startAdminAPI(store storage.Storage, h http.Handler, logger *sl
 	adminapi.New(adminapi.Config{
 		Storage: store, StaticClients: c.Clients, StaticPasswords: c.staticPasswords(),
 		Issuer: c.Issuer, Handler: h, Version: versionString(), RevokeFor: c.idTokenLifetime(),
-		Logger: logger.With("component", "adminapi"),
+		Logger: logger.With("component", "adminapi"), Audit: auditLog,
 	}).Register(srv)
 	if g.Reflection {
 		reflection.Register(srv)

@@ -137,7 +137,7 @@ func serve(ctx context.Context, c *Config, o serveOptions) error {
 	defer func() { closeConnectors(rl.current(), logger) }()
 	defer srv.Close()
 
-	admin, err := c.startAdminAPI(store, srv, logger)
+	admin, err := c.startAdminAPI(store, srv, logger, auditLog)
 	if err != nil {
 		return err
 	}

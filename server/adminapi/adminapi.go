@@ -20,6 +20,7 @@ import (
 	api "github.com/dexidp/dex/api/v2"
 	"google.golang.org/grpc"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/connector/static"
 	"github.com/torii-idp/torii/server"
 	"github.com/torii-idp/torii/storage"
@@ -45,7 +46,9 @@ type Config struct {
 	// tokens it issued are refused (the ID token lifetime).
 	RevokeFor time.Duration
 	Logger    *slog.Logger
-	Now       func() time.Time
+	// Audit records every change as an admin_change event (nil: none).
+	Audit *audit.Logger
+	Now   func() time.Time
 }
 
 // Service implements api.DexServer. Connector CRUD is not implemented
@@ -85,7 +88,15 @@ func New(c Config) *Service {
 // Register adds the service to a gRPC server.
 func (s *Service) Register(g *grpc.Server) { api.RegisterDexServer(g, s) }
 
-// audit logs a change made through the API (never a secret or a hash).
+// audit logs a change made through the API (never a secret or a hash) and
+// records it as an admin_change event; msg is a fixed phrase.
 func (s *Service) audit(ctx context.Context, msg string, args ...any) {
 	s.c.Logger.InfoContext(ctx, "admin api: "+msg, args...)
+	rec := audit.Record{Event: audit.AdminChange, Detail: msg}
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, _ := args[i].(string); k == "client_id" {
+			rec.ClientID, _ = args[i+1].(string)
+		}
+	}
+	s.c.Audit.Log(ctx, rec)
 }

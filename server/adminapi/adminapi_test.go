@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	api "github.com/dexidp/dex/api/v2"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/storage"
 	"github.com/torii-idp/torii/storage/memory"
 )
@@ -89,5 +91,34 @@ func TestBounds(t *testing.T) {
 	}
 	if _, err := s.CreateClient(ctx, &api.CreateClientReq{Client: &api.Client{Secret: strings.Repeat("s", 73), RedirectUris: []string{"https://a.example/cb"}}}); err == nil {
 		t.Error("CreateClient with a 73-byte secret accepted (bcrypt would truncate it)")
+	}
+}
+
+func TestChangesAreAudited(t *testing.T) {
+	var out strings.Builder
+	s := New(Config{Storage: memory.New(), Audit: audit.New(&out, nil)})
+	ctx := context.Background()
+	resp, err := s.CreateClient(ctx, &api.CreateClientReq{Client: &api.Client{Id: "ci-app", RedirectUris: []string{"https://a.example/cb"}}})
+	if err != nil || resp.AlreadyExists {
+		t.Fatalf("CreateClient: %v %v", resp, err)
+	}
+	if _, err := s.DeleteClient(ctx, &api.DeleteClientReq{Id: "ci-app"}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("audit lines = %q, want 2", lines)
+	}
+	for i, want := range []string{"client created", "client deleted"} {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &e); err != nil {
+			t.Fatal(err)
+		}
+		if e["event"] != "admin_change" || e["detail"] != want || e["client_id"] != "ci-app" {
+			t.Errorf("audit line %d = %v, want admin_change %q for ci-app", i, e, want)
+		}
+		if strings.Contains(lines[i], resp.Client.GetSecret()) {
+			t.Errorf("audit line %d carries the client secret", i)
+		}
 	}
 }
