@@ -24,16 +24,26 @@ func (s *Storage) UpdateThrottle(ctx context.Context, now time.Time, keys []stri
 	return s.inTx(ctx, "update throttle", func(tx pgx.Tx) error {
 		// A counter lost to a crash costs nothing worth a disk flush per
 		// login; the commit still orders concurrent updates.
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($2, h) FROM (
-    SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS locks`, keys, lockThrottleClass); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT id, window_start, count, previous, next_allowed, expiry
+		// One round trip: the settings, the locks and the read are sent as
+		// one batch and run in order.
+		rb := &pgx.Batch{}
+		rb.Queue(`SET LOCAL synchronous_commit TO OFF`)
+		rb.Queue(`SELECT pg_advisory_xact_lock($2, h) FROM (
+    SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS locks`, keys, lockThrottleClass)
+		rb.Queue(`SELECT id, window_start, count, previous, next_allowed, expiry
 FROM throttle_counters WHERE id = ANY($1) AND expiry >= $2`, keys, now)
+		br := tx.SendBatch(ctx, rb)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+		rows, err := br.Query()
 		if err != nil {
+			br.Close()
 			return err
 		}
 		found := map[string]storage.ThrottleCounter{}
@@ -42,12 +52,17 @@ FROM throttle_counters WHERE id = ANY($1) AND expiry >= $2`, keys, now)
 			var ws, na, exp pgtype.Timestamptz
 			if err := rows.Scan(&c.Key, &ws, &c.Count, &c.Previous, &na, &exp); err != nil {
 				rows.Close()
+				br.Close()
 				return err
 			}
 			c.WindowStart, c.NextAllowed, c.Expiry = fromTS(ws), fromTS(na), fromTS(exp)
 			found[c.Key] = c
 		}
 		if err := rows.Err(); err != nil {
+			br.Close()
+			return err
+		}
+		if err := br.Close(); err != nil {
 			return err
 		}
 		cur := make([]storage.ThrottleCounter, len(keys))
