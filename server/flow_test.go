@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -99,8 +100,25 @@ func TestCodeFlowEndToEnd(t *testing.T) {
 			if fresh.RefreshToken == "" || fresh.RefreshToken == tok.RefreshToken {
 				t.Errorf("refresh token not rotated")
 			}
-			if _, err := e.verifier(confidentialID).Verify(e.ctx(), fresh.Extra("id_token").(string)); err != nil {
-				t.Errorf("refreshed id token: %v", err)
+			e.clock.Add(time.Minute)
+			fresh2, err := cfg.TokenSource(e.ctx(), &oauth2.Token{RefreshToken: fresh.RefreshToken, Expiry: e.clock.Now().Add(-1)}).Token()
+			if err != nil {
+				t.Fatalf("second refresh: %v", err)
+			}
+			for i, ft := range []*oauth2.Token{fresh, fresh2} {
+				ridt, err := e.verifier(confidentialID).Verify(e.ctx(), ft.Extra("id_token").(string))
+				if err != nil {
+					t.Fatalf("refreshed id token %d: %v", i+1, err)
+				}
+				var rc idClaims
+				if err := ridt.Claims(&rc); err != nil {
+					t.Fatal(err)
+				}
+				// OIDC Core 2: auth_time is when the person authenticated,
+				// so a refresh keeps the login's value.
+				if rc.AuthTime != c.AuthTime {
+					t.Errorf("refreshed id token %d: auth_time %d, want the login's %d", i+1, rc.AuthTime, c.AuthTime)
+				}
 			}
 		})
 	}
