@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/torii-idp/torii/audit"
+	"github.com/torii-idp/torii/internal/testmetrics"
 	"github.com/torii-idp/torii/server"
 )
 
@@ -51,36 +52,7 @@ func (s *syncBuffer) records(t *testing.T) []map[string]any {
 // name whose labels include want; -1 when there is none.
 func metricValue(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.Metric {
-			have := map[string]string{}
-			for _, l := range m.Label {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if have[k] != v {
-					continue series
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				return m.Counter.GetValue()
-			case m.Histogram != nil:
-				return float64(m.Histogram.GetSampleCount())
-			case m.Gauge != nil:
-				return m.Gauge.GetValue()
-			}
-		}
-	}
-	return -1
+	return testmetrics.Value(t, reg, name, want)
 }
 
 func TestMetricsAndAuditFollowALogin(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/torii-idp/torii/internal/testmetrics"
 	"github.com/torii-idp/torii/storage"
 	"github.com/torii-idp/torii/storage/memory"
 	"github.com/torii-idp/torii/storage/metered"
@@ -50,24 +51,5 @@ func TestCountsOperationsAndErrors(t *testing.T) {
 // with label op (0 when absent).
 func sample(t *testing.T, reg *prometheus.Registry, name, op string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.Metric {
-			for _, l := range m.Label {
-				if l.GetName() == "op" && l.GetValue() == op {
-					if h := m.GetHistogram(); h != nil {
-						return float64(h.GetSampleCount())
-					}
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return max(0, testmetrics.Value(t, reg, name, map[string]string{"op": op}))
 }
