@@ -57,3 +57,13 @@ type SessionStore interface {
 	// many there were.
 	DeleteUserSessions(ctx context.Context, connectorID, userID string) (int64, error)
 }
+
+// SessionCounter is implemented by backends that can count live sessions
+// cheaply (an index scan, never a row decode): the torii_sessions_live
+// gauge. It is optional so that a backend without it still builds.
+type SessionCounter interface {
+	// CountSessions returns how many sessions have not expired at now
+	// (Expiry not before now); expired ones awaiting collection are not
+	// counted.
+	CountSessions(ctx context.Context, now time.Time) (int64, error)
+}

@@ -15,3 +15,6 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+// The backend keeps torii_sessions_live.
+var _ storage.SessionCounter = (*memory.Storage)(nil)

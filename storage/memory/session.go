@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/torii-idp/torii/storage"
 )
@@ -85,4 +86,20 @@ func copySession(ss storage.Session) storage.Session {
 		ss.Consents = c
 	}
 	return ss
+}
+
+// CountSessions counts the sessions that have not expired at now.
+func (s *Storage) CountSessions(ctx context.Context, now time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, ss := range s.sessions {
+		if e := ss.Expiry(); !e.IsZero() && !e.Before(now) {
+			n++
+		}
+	}
+	return n, nil
 }

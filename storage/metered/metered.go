@@ -211,3 +211,16 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 	s.observe("garbage_collect", t, err)
 	return r, err
 }
+
+// CountSessions counts live sessions when the backend can
+// (storage.SessionCounter); otherwise it reports errors.ErrUnsupported.
+func (s *Storage) CountSessions(ctx context.Context, now time.Time) (int64, error) {
+	c, ok := s.Storage.(storage.SessionCounter)
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	t := time.Now()
+	n, err := c.CountSessions(ctx, now)
+	s.observe("count_sessions", t, err)
+	return n, err
+}

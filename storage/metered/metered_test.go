@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -52,4 +53,13 @@ func TestCountsOperationsAndErrors(t *testing.T) {
 func sample(t *testing.T, reg *prometheus.Registry, name, op string) float64 {
 	t.Helper()
 	return max(0, testmetrics.Value(t, reg, name, map[string]string{"op": op}))
+}
+
+// A backend that cannot count sessions says so instead of reporting zero.
+func TestCountSessionsUnsupported(t *testing.T) {
+	hidden := struct{ storage.Storage }{memory.New()} // only the Storage methods
+	s := metered.New(hidden, "memory", metered.NewMetrics(prometheus.NewRegistry()))
+	if _, err := s.CountSessions(context.Background(), time.Now()); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("CountSessions = %v; want errors.ErrUnsupported", err)
+	}
 }

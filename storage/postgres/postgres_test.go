@@ -473,3 +473,6 @@ func TestConfigDSN(t *testing.T) {
 		})
 	}
 }
+
+// The backend keeps torii_sessions_live.
+var _ storage.SessionCounter = (*Storage)(nil)

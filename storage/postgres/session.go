@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -96,4 +97,14 @@ WHERE connector_id = $1 AND user_id = $2 ORDER BY created_at, id`, connectorID, 
 // DeleteUserSessions removes the user's sessions.
 func (s *Storage) DeleteUserSessions(ctx context.Context, connectorID, userID string) (int64, error) {
 	return s.exec(ctx, "delete sessions", "DELETE FROM sessions WHERE connector_id = $1 AND user_id = $2", connectorID, userID)
+}
+
+// CountSessions counts the sessions that have not expired at now (an
+// index scan of sessions_expiry).
+func (s *Storage) CountSessions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := retry(ctx, func() error {
+		return s.pool.QueryRow(ctx, "SELECT count(*) FROM sessions WHERE expiry >= $1", now).Scan(&n)
+	})
+	return n, wrapErr(ctx, "count sessions", err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/torii-idp/torii/storage"
 )
@@ -90,4 +91,14 @@ func (s *Storage) DeleteUserSessions(ctx context.Context, connectorID, userID st
 		return err
 	})
 	return n, err
+}
+
+// CountSessions counts the sessions that have not expired at now (an
+// index-only scan of sessions_expiry).
+func (s *Storage) CountSessions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	if err := s.reader.QueryRowContext(ctx, "SELECT count(*) FROM sessions WHERE expiry >= ?", timeValue(now)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count sessions: %w", err)
+	}
+	return n, nil
 }

@@ -245,3 +245,6 @@ func TestGarbageCollectBatches(t *testing.T) {
 		t.Errorf("expired token kept: %v", err)
 	}
 }
+
+// The backend keeps torii_sessions_live.
+var _ storage.SessionCounter = (*sqlite.Storage)(nil)

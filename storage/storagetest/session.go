@@ -205,3 +205,43 @@ func testSessionGarbageCollect(t *testing.T, s storage.Storage) {
 		}
 	}
 }
+
+func testSessionCount(t *testing.T, s storage.Storage) {
+	c, ok := s.(storage.SessionCounter)
+	if !ok {
+		t.Skip("the backend does not implement storage.SessionCounter: torii_sessions_live is not reported for it")
+	}
+	ctx := context.Background()
+	now := baseTime()
+	if n, err := c.CountSessions(ctx, now); err != nil || n != 0 {
+		t.Fatalf("CountSessions on an empty store = %d, %v; want 0", n, err)
+	}
+	idle := sampleSession("idle", "jane", now.Add(-2*time.Hour)) // idle expiry 1h ago
+	edge := sampleSession("edge", "jane", now.Add(-time.Hour))
+	edge.IdleExpiry = now // expires exactly now: still live
+	live := sampleSession("live", "joe", now.Add(-time.Minute))
+	other := sampleSession("other", "jane", now)
+	other.ConnectorID = "local"
+	for _, ss := range []storage.Session{idle, edge, live, other} {
+		if err := s.CreateSession(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := c.CountSessions(ctx, now); err != nil || n != 3 {
+		t.Errorf("CountSessions = %d, %v; want 3 (every user and connector, not the expired one)", n, err)
+	}
+	if n, err := c.CountSessions(ctx, now.Add(time.Millisecond)); err != nil || n != 2 {
+		t.Errorf("CountSessions just after the edge expiry = %d, %v; want 2", n, err)
+	}
+	if err := s.DeleteSession(ctx, "live"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.CountSessions(ctx, now); err != nil || n != 2 {
+		t.Errorf("CountSessions after a delete = %d, %v; want 2", n, err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := c.CountSessions(cancelled, now); err == nil {
+		t.Error("CountSessions with a cancelled context succeeded")
+	}
+}

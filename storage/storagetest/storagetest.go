@@ -44,6 +44,7 @@ func Run(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"Session/PerUser", testSessionsPerUser},
 		{"Session/ConcurrentUpdates", testSessionConcurrentUpdates},
 		{"Session/GarbageCollect", testSessionGarbageCollect},
+		{"Session/Count", testSessionCount},
 		{"CancelledContext", testCancelledContext},
 		{"Ping", testPing},
 		{"Client/CRUD", testClientCRUD}, {"Password/CRUD", testPasswordCRUD}, {"Refresh/ListUser", testListUserRefresh}, {"Admin/CancelledContext", testAdminCancelledContext},
