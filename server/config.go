@@ -81,6 +81,9 @@ type Config struct {
 	// Metrics records Prometheus metrics (nil: none). Build it once with
 	// NewMetrics and pass the same one to every Reload.
 	Metrics *Metrics
+	// SessionCountInterval is how often torii_sessions_live is counted in
+	// storage (default a minute).
+	SessionCountInterval time.Duration
 	// Audit receives one record per security-relevant act (nil: off).
 	Audit *audit.Logger
 }

@@ -27,6 +27,7 @@ type Metrics struct {
 	codeReplays     prometheus.Counter
 	gcRuns          *prometheus.CounterVec
 	gcRemoved       *prometheus.CounterVec
+	sessionsLive    *liveGauge
 
 	// signer is the running server's, read at scrape time.
 	signer atomic.Pointer[signer.Signer]
@@ -84,11 +85,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"result"}),
 		gcRemoved: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "torii_gc_removed_total",
-			Help: "Expired records removed by garbage collection, by kind (auth_requests, auth_codes, refresh_tokens, revoked_grants).",
+			Help: "Expired records removed by garbage collection, by kind (auth_requests, auth_codes, refresh_tokens, revoked_grants, throttle_counters, sessions).",
 		}, []string{"kind"}),
+		sessionsLive: &liveGauge{desc: prometheus.NewDesc("torii_sessions_live",
+			"Browser sessions not yet expired, counted in storage every minute (the same number on every replica of one storage).", nil, nil)},
 	}
 	reg.MustRegister(m.requests, m.duration, m.size, m.logins, m.tokens,
-		m.refreshReplays, m.familiesRevoked, m.codeReplays, m.gcRuns, m.gcRemoved)
+		m.refreshReplays, m.familiesRevoked, m.codeReplays, m.gcRuns, m.gcRemoved, m.sessionsLive)
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "torii_signing_key_age_seconds",
@@ -173,4 +176,35 @@ func (m *Metrics) gc(res storage.GCResult, err error) {
 	m.gcRemoved.WithLabelValues("auth_codes").Add(float64(res.AuthCodes))
 	m.gcRemoved.WithLabelValues("refresh_tokens").Add(float64(res.RefreshTokens))
 	m.gcRemoved.WithLabelValues("revoked_grants").Add(float64(res.RevokedGrants))
+	m.gcRemoved.WithLabelValues("throttle_counters").Add(float64(res.ThrottleCounters))
+	m.gcRemoved.WithLabelValues("sessions").Add(float64(res.Sessions))
+}
+
+// sessionsCounted records a count of live sessions from storage.
+func (m *Metrics) sessionsCounted(n int64) {
+	if m != nil {
+		m.sessionsLive.set(n)
+	}
+}
+
+// liveGauge is torii_sessions_live: absent from a scrape until storage has
+// been counted once (a backend that cannot count reports nothing rather
+// than a false zero).
+type liveGauge struct {
+	desc  *prometheus.Desc
+	value atomic.Int64
+	known atomic.Bool
+}
+
+func (g *liveGauge) set(n int64) {
+	g.value.Store(n)
+	g.known.Store(true)
+}
+
+func (g *liveGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+func (g *liveGauge) Collect(ch chan<- prometheus.Metric) {
+	if g.known.Load() {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(g.value.Load()))
+	}
 }
