@@ -14,7 +14,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/reflection"
 
 	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/connector/static"
@@ -31,7 +30,7 @@ type adminListener struct {
 
 // startAdminAPI serves Dex's gRPC API on grpc.addr, when set. h is the
 // HTTP server (for GetDiscovery).
-func (c *Config) startAdminAPI(store storage.Storage, h http.Handler, logger *slog.Logger, auditLog *audit.Logger) (*adminListener, error) {
+func (c *Config) startAdminAPI(store storage.Storage, h http.Handler, connectorIDs func() []string, logger *slog.Logger, auditLog *audit.Logger) (*adminListener, error) {
 	g := c.GRPC
 	if g.Addr == "" {
 		return &adminListener{}, nil
@@ -49,13 +48,14 @@ func (c *Config) startAdminAPI(store storage.Storage, h http.Handler, logger *sl
 		return nil, fmt.Errorf("grpc.addr: %w", err)
 	}
 	srv := grpc.NewServer(opts...)
-	adminapi.New(adminapi.Config{
-		Storage: store, StaticClients: c.Clients, StaticPasswords: c.staticPasswords(),
+	svc := adminapi.New(adminapi.Config{
+		Storage: store, ConnectorIDs: connectorIDs, StaticClients: c.Clients, StaticPasswords: c.staticPasswords(),
 		Issuer: c.Issuer, Handler: h, Version: versionString(), RevokeFor: c.idTokenLifetime(),
 		Logger: logger.With("component", "adminapi"), Audit: auditLog,
-	}).Register(srv)
+	})
+	svc.Register(srv)
 	if g.Reflection {
-		reflection.Register(srv)
+		svc.RegisterReflection(srv)
 	}
 	switch {
 	case g.TLSClientCA != "":

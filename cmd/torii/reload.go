@@ -54,6 +54,15 @@ func (r *reloader) current() []server.Connector {
 	return r.conns
 }
 
+// connectorIDs are the IDs of the connectors running now.
+func (r *reloader) connectorIDs() []string {
+	var ids []string
+	for _, c := range r.current() {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
 // watch starts watching the config file's directory (before the server
 // is ready, so no change is missed) and returns the loop that reloads on
 // every request from hup and, when watch is set, when the file's content

@@ -40,6 +40,10 @@ type Config struct {
 	// the server's own /.well-known/openid-configuration.
 	Issuer  string
 	Handler http.Handler
+	// ConnectorIDs are the connectors running now (they change with a
+	// config reload): the session methods look for a user's sessions on
+	// each.
+	ConnectorIDs func() []string
 	// Version is GetVersion's server field.
 	Version string
 	// RevokeFor is how long a revoked grant is remembered so that access
@@ -59,6 +63,7 @@ type Service struct {
 	c         Config
 	clients   map[string]server.Client
 	passwords map[string]static.User // by static.NormalizeEmail
+	schema    *schema                // the session messages (Dex master's)
 }
 
 var _ api.DexServer = (*Service)(nil)
@@ -74,7 +79,13 @@ func New(c Config) *Service {
 	if c.RevokeFor <= 0 {
 		c.RevokeFor = 24 * time.Hour
 	}
-	s := &Service{c: c, clients: map[string]server.Client{}, passwords: map[string]static.User{}}
+	sc, err := newSchema()
+	if err != nil {
+		// Built from the compiled-in api/v2 descriptor: only a change of
+		// that module can fail it, and every test would.
+		panic(err)
+	}
+	s := &Service{c: c, clients: map[string]server.Client{}, passwords: map[string]static.User{}, schema: sc}
 	for _, cl := range c.StaticClients {
 		s.clients[cl.ID] = cl
 	}
@@ -85,8 +96,9 @@ func New(c Config) *Service {
 	return s
 }
 
-// Register adds the service to a gRPC server.
-func (s *Service) Register(g *grpc.Server) { api.RegisterDexServer(g, s) }
+// Register adds the service to a gRPC server: api.Dex of v2.4.0 and the
+// session methods of Dex master, as one service.
+func (s *Service) Register(g *grpc.Server) { g.RegisterService(s.serviceDesc(), s) }
 
 // audit logs a change made through the API (never a secret or a hash) and
 // records it as an admin_change event; msg is a fixed phrase.

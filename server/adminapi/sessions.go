@@ -1,0 +1,176 @@
+package adminapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"slices"
+
+	"github.com/torii-idp/torii/audit"
+	"github.com/torii-idp/torii/server/internal/subject"
+	"github.com/torii-idp/torii/storage"
+)
+
+// toriiIDLen is how much of a session's ID (itself the hash of the cookie)
+// names it through the API: 64 bits tell a user's sessions apart and the
+// full hash never leaves the server.
+const toriiIDLen = 16
+
+// offlineAccess is the scope whose refresh tokens outlive the browser
+// session they came from (OpenID Connect Core §11).
+const offlineAccess = "offline_access"
+
+// ListAuthSessions lists the live sessions of user_id (the connector's ID
+// of the user) on every connector. Dex lists every session when user_id is
+// empty; torii asks for a user (it keeps sessions per user).
+func (s *Service) ListAuthSessions(ctx context.Context, req ListAuthSessionsReq) (ListAuthSessionsResp, error) {
+	if req.UserID == "" {
+		return ListAuthSessionsResp{}, errors.New("no user_id supplied (torii lists the sessions of one user)")
+	}
+	var out ListAuthSessionsResp
+	for _, conn := range s.connectorIDs() {
+		ss, err := s.liveSessions(ctx, conn, req.UserID)
+		if err != nil {
+			return ListAuthSessionsResp{}, err
+		}
+		for _, x := range ss {
+			out.Sessions = append(out.Sessions, toAPISession(x))
+		}
+	}
+	return out, nil
+}
+
+// DeleteAuthSession ends the user's sessions on the connector (Dex keeps
+// one there), or only the one torii_id names, and revokes what a logout
+// of each revokes. Nothing to end is not_found, as in Dex.
+func (s *Service) DeleteAuthSession(ctx context.Context, req DeleteAuthSessionReq) (DeleteAuthSessionResp, error) {
+	if req.UserID == "" {
+		return DeleteAuthSessionResp{}, errors.New("no user_id supplied")
+	}
+	if req.ConnectorID == "" {
+		return DeleteAuthSessionResp{}, errors.New("no connector_id supplied")
+	}
+	ss, err := s.liveSessions(ctx, req.ConnectorID, req.UserID)
+	if err != nil {
+		return DeleteAuthSessionResp{}, err
+	}
+	if req.ToriiID != "" {
+		ss = slices.DeleteFunc(ss, func(x storage.Session) bool { return !sameToriiID(x.ID, req.ToriiID) })
+	}
+	n, err := s.endSessions(ctx, ss)
+	if err != nil {
+		return DeleteAuthSessionResp{}, err
+	}
+	if n == 0 {
+		return DeleteAuthSessionResp{NotFound: true}, nil
+	}
+	s.sessionAudit(ctx, "session deleted", req.UserID, req.ConnectorID, n)
+	return DeleteAuthSessionResp{}, nil
+}
+
+// TerminateSessionsByUser ends every session of the user on every
+// connector and reports how many it ended (0 is an answer, not an error).
+func (s *Service) TerminateSessionsByUser(ctx context.Context, req TerminateSessionsByUserReq) (TerminateSessionsByUserResp, error) {
+	if req.UserID == "" {
+		return TerminateSessionsByUserResp{}, errors.New("no user_id supplied")
+	}
+	var total int64
+	for _, conn := range s.connectorIDs() {
+		ss, err := s.liveSessions(ctx, conn, req.UserID)
+		if err != nil {
+			return TerminateSessionsByUserResp{}, err
+		}
+		n, err := s.endSessions(ctx, ss)
+		total += n
+		if err != nil {
+			return TerminateSessionsByUserResp{}, err
+		}
+		if n > 0 {
+			s.sessionAudit(ctx, "sessions terminated", req.UserID, conn, n)
+		}
+	}
+	return TerminateSessionsByUserResp{SessionsTerminated: total}, nil
+}
+
+// liveSessions are the user's sessions on conn that have not expired
+// (expired ones wait for the garbage collector and log no one in).
+func (s *Service) liveSessions(ctx context.Context, conn, userID string) ([]storage.Session, error) {
+	ss, err := s.c.Storage.ListUserSessions(ctx, conn, userID)
+	if err != nil {
+		return nil, s.internal(ctx, "list sessions", err)
+	}
+	now := s.c.Now()
+	return slices.DeleteFunc(ss, func(x storage.Session) bool { return x.Expiry().Before(now) }), nil
+}
+
+// endSessions revokes, for each session, the refresh tokens a logout of it
+// revokes — those issued from it without offline_access — then deletes it.
+// It counts the sessions it deleted (one ended meanwhile is not counted).
+func (s *Service) endSessions(ctx context.Context, ss []storage.Session) (int64, error) {
+	var n int64
+	until := s.c.Now().Add(s.c.RevokeFor)
+	for _, x := range ss {
+		tokens, err := s.c.Storage.ListUserRefresh(ctx, x.Claims.UserID, x.ConnectorID)
+		if err != nil {
+			return n, s.internal(ctx, "list refresh tokens", err)
+		}
+		revoked := map[string]bool{}
+		for _, t := range tokens {
+			if t.SessionID != x.ID || slices.Contains(t.Scopes, offlineAccess) || revoked[t.FamilyID] {
+				continue
+			}
+			if err := s.c.Storage.RevokeGrant(ctx, t.FamilyID, until); err != nil {
+				return n, s.internal(ctx, "revoke refresh token", err)
+			}
+			revoked[t.FamilyID] = true
+		}
+		switch err := s.c.Storage.DeleteSession(ctx, x.ID); {
+		case err == nil:
+			n++
+		case errors.Is(err, storage.ErrNotFound):
+		default:
+			return n, s.internal(ctx, "delete session", err)
+		}
+	}
+	return n, nil
+}
+
+func (s *Service) connectorIDs() []string {
+	if s.c.ConnectorIDs == nil {
+		return nil
+	}
+	return s.c.ConnectorIDs()
+}
+
+func toAPISession(x storage.Session) AuthSession {
+	a := AuthSession{
+		UserID: x.Claims.UserID, ConnectorID: x.ConnectorID,
+		CreatedAt: unixOrZero(x.CreatedAt), LastActivity: unixOrZero(x.LastUsed),
+		AbsoluteExpiry: unixOrZero(x.AbsoluteExpiry), IdleExpiry: unixOrZero(x.IdleExpiry),
+		ToriiID: toriiID(x.ID),
+	}
+	for _, c := range x.Clients {
+		// torii tracks use per session, not per client: a client of a live
+		// session is active until the session ends.
+		a.ClientStates = append(a.ClientStates, ClientAuthState{ClientID: c, Active: true, ExpiresAt: unixOrZero(x.Expiry())})
+	}
+	return a
+}
+
+func toriiID(id string) string {
+	if len(id) > toriiIDLen {
+		return id[:toriiIDLen]
+	}
+	return id
+}
+
+func sameToriiID(id, want string) bool {
+	return subtle.ConstantTimeCompare([]byte(toriiID(id)), []byte(want)) == 1
+}
+
+// sessionAudit logs and records an admin_change about a user's sessions.
+func (s *Service) sessionAudit(ctx context.Context, msg, userID, conn string, n int64) {
+	s.c.Logger.InfoContext(ctx, "admin api: "+msg, "user_id", userID, "connector_id", conn, "sessions", n)
+	s.c.Audit.Log(ctx, audit.Record{Event: audit.AdminChange, Detail: msg,
+		Subject: subject.Encode(userID, conn), ConnectorID: conn})
+}
