@@ -83,24 +83,24 @@ func (a *adminCLI) parse(args []string) ([]string, error) {
 
 // dial returns a client of the admin API (the connection is made on the
 // first call).
-func (a *adminCLI) dial() (api.DexClient, func(), error) {
+func (a *adminCLI) dial() (*grpc.ClientConn, error) {
 	creds := insecure.NewCredentials()
 	if a.ca != "" || a.cert != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: a.sni}
 		if a.ca != "" {
 			pem, err := os.ReadFile(a.ca)
 			if err != nil {
-				return nil, nil, fmt.Errorf("--ca: %w", err)
+				return nil, fmt.Errorf("--ca: %w", err)
 			}
 			tc.RootCAs = x509.NewCertPool()
 			if !tc.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, nil, fmt.Errorf("--ca: %s holds no PEM certificate", a.ca)
+				return nil, fmt.Errorf("--ca: %s holds no PEM certificate", a.ca)
 			}
 		}
 		if a.cert != "" {
 			kp, err := tls.LoadX509KeyPair(a.cert, a.key)
 			if err != nil {
-				return nil, nil, fmt.Errorf("--cert/--key: %w", err)
+				return nil, fmt.Errorf("--cert/--key: %w", err)
 			}
 			tc.Certificates = []tls.Certificate{kp}
 		}
@@ -112,21 +112,29 @@ func (a *adminCLI) dial() (api.DexClient, func(), error) {
 	}
 	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds))
 	if err != nil {
-		return nil, nil, fmt.Errorf("admin API address %q: %w", a.addr, err)
+		return nil, fmt.Errorf("admin API address %q: %w", a.addr, err)
 	}
-	return api.NewDexClient(conn), func() { conn.Close() }, nil
+	return conn, nil
 }
 
 // call runs fn with a deadline and turns transport failures into advice.
 func (a *adminCLI) call(fn func(ctx context.Context, c api.DexClient) error) error {
-	c, closeConn, err := a.dial()
+	return a.callConn(func(ctx context.Context, conn *grpc.ClientConn) error {
+		return fn(ctx, api.NewDexClient(conn))
+	})
+}
+
+// callConn is call with the connection itself (for methods the published
+// api/v2 module does not generate).
+func (a *adminCLI) callConn(fn func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	conn, err := a.dial()
 	if err != nil {
 		return err
 	}
-	defer closeConn()
+	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
-	err = fn(ctx, c)
+	err = fn(ctx, conn)
 	if st, ok := status.FromError(err); ok && err != nil {
 		switch st.Code() {
 		case codes.Unavailable, codes.DeadlineExceeded:

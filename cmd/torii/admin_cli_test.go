@@ -154,13 +154,17 @@ func TestAdminCLI(t *testing.T) {
 			t.Errorf("client delete twice: %d %s", code, errOut)
 		}
 	})
-	t.Run("sessions say why they are unavailable", func(t *testing.T) {
-		if _, errOut, code := cli(t, "", "sessions", "list", "x"); code != 1 || !strings.Contains(errOut, "no session methods") {
-			t.Errorf("sessions list: %d %s", code, errOut)
+	t.Run("sessions of a user without any", func(t *testing.T) {
+		if out, errOut, code := cli(t, "", "sessions", "list", "x", addr, "-o", "json"); code != 0 || strings.TrimSpace(out) != "[]" {
+			t.Errorf("sessions list: %d %q %s", code, out, errOut)
+		}
+		if _, errOut, code := cli(t, "", "sessions", "delete", "x", "--connector", "local", addr); code != 1 || !strings.Contains(errOut, "no session") {
+			t.Errorf("sessions delete: %d %s", code, errOut)
 		}
 	})
 	t.Run("usage errors", func(t *testing.T) {
-		for _, args := range [][]string{{"client"}, {"client", "frobnicate"}, {"client", "get"}, {"user", "add"}, {"tokens", "list"}, {"client", "list", "-o", "yaml"}} {
+		for _, args := range [][]string{{"client"}, {"client", "frobnicate"}, {"client", "get"}, {"user", "add"}, {"tokens", "list"}, {"client", "list", "-o", "yaml"},
+			{"sessions"}, {"sessions", "list"}, {"sessions", "frobnicate", "x"}, {"sessions", "delete", "x"}, {"sessions", "terminate", "x", "--connector", "local"}} {
 			if _, _, code := cli(t, "", args...); code != 2 {
 				t.Errorf("torii %v: exit %d, want 2", args, code)
 			}

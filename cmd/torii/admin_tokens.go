@@ -148,16 +148,3 @@ func tokensCommand(args []string, getenv func(string) (string, bool), stdin io.R
 	fmt.Fprintf(stderr, "torii tokens: unknown command %q\n%s\n", args[0], tokensUsage)
 	return 2
 }
-
-// sessionsCommand answers that the API has no session methods: Dex's
-// published api/v2 module (v2.4.0) does not define ListAuthSessions,
-// DeleteAuthSession or TerminateSessionsByUser yet.
-func sessionsCommand(args []string, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "end") {
-		fmt.Fprintln(stderr, "usage:\n  torii sessions list USER\n  torii sessions end USER")
-		return 2
-	}
-	fmt.Fprintln(stderr, "torii: sessions are not available through the admin API: Dex's published api/v2 (v2.4.0) has no session methods yet; "+
-		"to log a user out of every application, revoke their tokens: torii tokens revoke USER")
-	return 1
-}

@@ -51,7 +51,7 @@ TLS with --ca/--cert/--key or TORII_ADMIN_CA/_CERT/_KEY; -o json):
   torii client list|get|create|update|delete
   torii user list|add|passwd|delete
   torii tokens list|revoke USER [CLIENT]
-  torii sessions list|end USER
+  torii sessions list|delete|terminate USER
 `
 
 // run is main without the process: it returns the exit status.
@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "tokens":
 		return tokensCommand(rest, lookupEnv, stdin, stdout, stderr)
 	case "sessions":
-		return sessionsCommand(rest, stderr)
+		return sessionsCommand(rest, lookupEnv, stdin, stdout, stderr)
 	case "import-dex":
 		return importDexCommand(ctx, rest, stdout, stderr)
 	case "version", "--version":

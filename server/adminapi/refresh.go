@@ -100,3 +100,6 @@ func IsSubject(s string) bool {
 	_, _, err := subject.Decode(s)
 	return err == nil
 }
+
+// DecodeSubject returns the user ID and connector ID a sub encodes.
+func DecodeSubject(sub string) (userID, connectorID string, err error) { return subject.Decode(sub) }
