@@ -252,6 +252,11 @@ func TestReloadUnderLoad(t *testing.T) {
 			t.Errorf("/metrics has no %s > 0", series)
 		}
 	}
+	// Counted through the metered storage at start: present, and zero (the
+	// password grant opens no browser session).
+	if v, ok := m[`torii_sessions_live`]; !ok || v != 0 {
+		t.Errorf("torii_sessions_live = %v (present %v), want 0", v, ok)
+	}
 	if m[`torii_logins_total{connector="local",result="invalid_credentials"}`] < 1 {
 		t.Errorf("bob's refused logins were not counted")
 	}
