@@ -123,3 +123,40 @@ func BenchmarkRotate8(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCountSessions is the torii_sessions_live query on 10,000
+// sessions (3,000 expired), next to reading one session by ID (the cost of
+// one request's session lookup) as the baseline of the same run.
+func BenchmarkCountSessions(b *testing.B) {
+	benchStores(b, func(b *testing.B, s storage.Storage) {
+		ctx := context.Background()
+		now := time.Unix(1_800_000_000, 0)
+		for i := range 10_000 {
+			created := now.Add(-time.Duration(i%10) * time.Hour)
+			ss := storage.Session{ID: fmt.Sprintf("sess-%05d", i), ConnectorID: "local",
+				Claims: storage.Claims{UserID: fmt.Sprintf("user-%d", i%500)}, CreatedAt: created,
+				AbsoluteExpiry: created.Add(24 * time.Hour), IdleExpiry: created.Add(6 * time.Hour)}
+			if err := s.CreateSession(ctx, ss); err != nil {
+				b.Fatal(err)
+			}
+		}
+		c := s.(storage.SessionCounter)
+		if n, err := c.CountSessions(ctx, now); err != nil || n != 7000 {
+			b.Fatalf("CountSessions = %d, %v; want 7000", n, err)
+		}
+		b.Run("count", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.CountSessions(ctx, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("get-one", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.GetSession(ctx, "sess-04242"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
