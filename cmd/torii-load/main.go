@@ -4,7 +4,7 @@
 //
 //	torii-load --issuer URL [--modes refresh,jwks] [--concurrency 8] [--duration 10s] [--warmup 2s] [--json]
 //	torii-load --issuer URL --compare URL2 ...       the same modes against two issuers, with ratios
-//	torii-load --seed N --config torii.yaml          fill storage first (runs `torii seed`)
+//	torii-load --seed N --config torii.yaml          fill storage first with N families and N sessions (runs `torii seed`)
 package main
 
 import (
@@ -47,9 +47,9 @@ type options struct {
 	json            bool
 	serverPID       int
 	// seeding
-	seed, seedRotated int
-	seedExpired       bool
-	config, torii     string
+	seed, seedRotated, seedSessions int
+	seedExpired                     bool
+	config, torii                   string
 }
 
 type userList struct{ users *[]user }
@@ -85,7 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Var(userList{&o.users}, "user", "EMAIL:PASSWORD of a user (repeat for several; sessions go round robin; default admin@example.com:password)")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of lines")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of the server (same host): report its resident memory after each mode")
-	fs.IntVar(&o.seed, "seed", 0, "before the load, fill the storage of --config with N refresh-token families (runs `torii seed`)")
+	fs.IntVar(&o.seed, "seed", 0, "before the load, fill the storage of --config with N refresh-token families and N browser sessions (runs `torii seed`)")
+	fs.IntVar(&o.seedSessions, "seed-sessions", -1, "--seed: browser sessions to create instead of N (0: none)")
 	fs.IntVar(&o.seedRotated, "seed-rotated", 0, "--seed: rotated tokens per family beside the current one")
 	fs.BoolVar(&o.seedExpired, "seed-expired", false, "--seed: create the rows already expired (garbage-collection runs)")
 	fs.StringVar(&o.config, "config", "", "--seed: the torii config file whose storage is filled")
@@ -264,8 +265,12 @@ func seed(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	args := []string{"seed", "--families", strconv.Itoa(o.seed), "--rotated", strconv.Itoa(o.seedRotated),
-		"--client-id", o.clientID}
+	sessions := o.seedSessions
+	if sessions < 0 {
+		sessions = o.seed
+	}
+	args := []string{"seed", "--families", strconv.Itoa(o.seed), "--sessions", strconv.Itoa(sessions),
+		"--rotated", strconv.Itoa(o.seedRotated), "--client-id", o.clientID}
 	if o.seedExpired {
 		args = append(args, "--expired")
 	}

@@ -1,6 +1,6 @@
-// Package seed fills a storage backend with refresh-token families for the
-// scale measurements (torii seed, torii-load --seed): realistic rows, as
-// fast as the backend takes them.
+// Package seed fills a storage backend with refresh-token families and
+// browser sessions for the scale measurements (torii seed, torii-load
+// --seed): realistic rows, as fast as the backend takes them.
 package seed
 
 import (
@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -34,13 +35,77 @@ type Options struct {
 	// commits concurrent writes in one transaction, PostgreSQL spreads them
 	// over its pool. Zero means 64.
 	Writers int
-	Now     time.Time
+	// Sessions, when positive, is the number of browser sessions the
+	// families were logged in with: family i belongs to session
+	// i % Sessions (see Sessions, which creates them with the same ids).
+	Sessions int
+	// SessionKey makes the seeded session ids unguessable hashes: id i is
+	// SHA-256(SessionKey || i), and the cookie that hashes to it is known
+	// to no one once the key is dropped. All fills it with random bytes;
+	// Refresh and Sessions called separately need the same key.
+	SessionKey []byte
+	Now        time.Time
 	// Progress, if set, is called about every 100,000 rows.
 	Progress func(done int)
 }
 
 // Refresh creates the families and returns how many rows it wrote.
 func Refresh(ctx context.Context, s storage.Storage, o Options) (int, error) {
+	if o.Sessions > 0 && len(o.SessionKey) < 16 {
+		return 0, errNoKey
+	}
+	return fill(ctx, &o, o.Families, func(ctx context.Context, i int64, wrote func()) error {
+		for _, t := range family(o, i) {
+			if err := s.CreateRefresh(ctx, t); err != nil {
+				return fmt.Errorf("seed refresh token %d: %w", i, err)
+			}
+			wrote()
+		}
+		return nil
+	})
+}
+
+// errNoKey: without a secret key the session ids could be forged.
+var errNoKey = errors.New("seed: sessions need a SessionKey of at least 16 random bytes")
+
+// Counts is what All wrote.
+type Counts struct{ RefreshTokens, Sessions int }
+
+// All creates o.Sessions sessions, then o.Families families logged in
+// with them, under a fresh random SessionKey.
+func All(ctx context.Context, s storage.Storage, o Options) (Counts, error) {
+	var c Counts
+	o.SessionKey = make([]byte, 32)
+	rand.Read(o.SessionKey)
+	var err error
+	if o.Sessions > 0 {
+		if c.Sessions, err = Sessions(ctx, s, o); err != nil {
+			return c, err
+		}
+	}
+	if o.Families > 0 {
+		c.RefreshTokens, err = Refresh(ctx, s, o)
+	}
+	return c, err
+}
+
+// Sessions creates o.Sessions browser sessions (the users of the families
+// Refresh creates with the same options) and returns how many it wrote.
+func Sessions(ctx context.Context, s storage.SessionStore, o Options) (int, error) {
+	if len(o.SessionKey) < 16 {
+		return 0, errNoKey
+	}
+	return fill(ctx, &o, o.Sessions, func(ctx context.Context, i int64, wrote func()) error {
+		if err := s.CreateSession(ctx, session(o, i)); err != nil {
+			return fmt.Errorf("seed session %d: %w", i, err)
+		}
+		wrote()
+		return nil
+	})
+}
+
+// fill runs write for 0..n-1 on o.Writers goroutines and counts the rows.
+func fill(ctx context.Context, o *Options, n int, write func(ctx context.Context, i int64, wrote func()) error) (int, error) {
 	writers := o.Writers
 	if writers <= 0 {
 		writers = 64
@@ -58,17 +123,17 @@ func Refresh(ctx context.Context, s storage.Storage, o Options) (int, error) {
 		wg.Go(func() {
 			for {
 				i := next.Add(1) - 1
-				if i >= int64(o.Families) || ctx.Err() != nil {
+				if i >= int64(n) || ctx.Err() != nil {
 					return
 				}
-				for _, t := range family(o, i) {
-					if err := s.CreateRefresh(ctx, t); err != nil {
-						once.Do(func() { firstErr = fmt.Errorf("seed refresh token %d: %w", i, err); cancel() })
-						return
-					}
+				err := write(ctx, i, func() {
 					if n := rows.Add(1); o.Progress != nil && n%100_000 == 0 {
 						o.Progress(int(n))
 					}
+				})
+				if err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+					return
 				}
 			}
 		})
@@ -98,6 +163,9 @@ func family(o Options, i int64) []storage.RefreshToken {
 	if o.Expired {
 		base.Expiry = now.Add(-time.Hour)
 	}
+	if o.Sessions > 0 {
+		base.SessionID = sessionID(o.SessionKey, i%int64(o.Sessions))
+	}
 	out := make([]storage.RefreshToken, 0, o.Rotated+1)
 	for range o.Rotated {
 		r := base
@@ -107,6 +175,41 @@ func family(o Options, i int64) []storage.RefreshToken {
 	}
 	base.ID = randomID()
 	return append(out, base)
+}
+
+// session builds session i: the login of user i, with one client and its
+// consent, active for a day and kept for a month.
+func session(o Options, i int64) storage.Session {
+	now := o.Now.UTC().Truncate(time.Microsecond)
+	created := now.Add(-time.Duration(i%(30*24)) * time.Minute)
+	user := fmt.Sprintf("user%07d", i)
+	ss := storage.Session{
+		ID:            sessionID(o.SessionKey, i),
+		ConnectorID:   o.ConnectorID,
+		ConnectorData: fmt.Appendf(nil, `{"dn":"uid=%s,ou=people,dc=example,dc=org"}`, user),
+		Claims: storage.Claims{UserID: "uid=" + user + ",ou=people,dc=example,dc=org", Username: user,
+			PreferredUsername: user, Email: user + "@example.org", EmailVerified: true,
+			Groups: []string{"kubeflow-users", "team-" + fmt.Sprint(i%100)}},
+		AuthTime: created, CreatedAt: created, LastUsed: created,
+		AbsoluteExpiry: now.Add(30 * 24 * time.Hour), IdleExpiry: now.Add(24 * time.Hour),
+		RememberMe: i%2 == 0,
+		Clients:    []string{o.ClientID},
+		Consents:   map[string][]string{o.ClientID: {"openid", "email", "groups", "profile", "offline_access"}},
+	}
+	if o.Expired {
+		ss.AbsoluteExpiry, ss.IdleExpiry = now.Add(-time.Hour), now.Add(-time.Hour)
+	}
+	return ss
+}
+
+// sessionID is the stored id of seeded session i, shaped like a hashed
+// cookie. It is derived from i so that families can name their session,
+// and from the secret key so that no one can present a cookie for it.
+func sessionID(key []byte, i int64) string {
+	h := sha256.New()
+	h.Write(key)
+	fmt.Fprintf(h, "/%d", i)
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
 // randomID is shaped like a stored token hash (base64url SHA-256).
