@@ -27,8 +27,8 @@ import (
 type Storage struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
-	// gcBatch is how many rows one GarbageCollect statement deletes.
-	gcBatch int
+	// gcPace paces GarbageCollect (tests use tiny batches).
+	gcPace storage.GCPace
 }
 
 var _ storage.Storage = (*Storage)(nil)
@@ -39,7 +39,6 @@ const (
 	lockMigrate int64 = 0x746f726969_01 // "torii" 1
 	lockGC      int64 = 0x746f726969_02
 
-	defaultGCBatch = 1000
 	// maxAttempts bounds the transparent retries of a statement or
 	// transaction that failed with a serialization failure, a deadlock or
 	// before anything reached the server.
@@ -64,7 +63,7 @@ func Open(ctx context.Context, c Config, logger *slog.Logger) (*Storage, error) 
 	if err != nil {
 		return nil, wrapErr(ctx, "open pool", err)
 	}
-	return &Storage{pool: pool, logger: logger, gcBatch: defaultGCBatch}, nil
+	return &Storage{pool: pool, logger: logger, gcPace: storage.DefaultGCPace}, nil
 }
 
 // Close closes every connection of the pool.

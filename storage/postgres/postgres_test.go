@@ -291,7 +291,7 @@ func TestRefreshUpdatesSerializeAcrossReplicas(t *testing.T) {
 func TestGarbageCollectBatches(t *testing.T) {
 	dsn := testpg.DSN(t)
 	s := openDSN(t, dsn)
-	s.gcBatch = 7
+	s.gcPace = storage.GCPace{First: 7, Min: 7, Max: 7, Yield: 0}
 	ctx := context.Background()
 	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	const expired, live = 50, 5

@@ -98,15 +98,15 @@ func (s *Storage) UpdateKeys(ctx context.Context, update func(storage.Keys) (sto
 	})
 }
 
-// GarbageCollect deletes expired rows in batches, each a write of its own
-// through the group committer, and after each batch it pauses for as long
-// as the batch took: the writer is never held by GC for two batches in a
-// row, and GC takes at most about half of its time. The batch size adapts
-// so that one batch takes about gcBatchTarget (deletes from a cold file
-// read index pages from disk and can be slow), so a large collection (a
-// million expired rows) slows rotations down but does not stall them. A
-// NULL (zero) expiry counts as expired, except on refresh tokens where it
-// means never.
+// GarbageCollect deletes expired rows in batches paced by
+// storage.DefaultGCPace: each batch is a write of its own through the group
+// committer (so it shares a transaction with the rotations queued beside
+// it, never holds the writer for long, and the rotations queued behind it
+// wait for one small batch at most), sized to take about 2 ms, with a pause
+// twice as long as the batch after it, so a large collection (a million
+// expired rows) takes at most a third of the writer. Each batch finds its
+// rows through the table's expiry index. A NULL (zero) expiry counts as
+// expired, except on refresh tokens where it means never.
 func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GCResult, error) {
 	var res storage.GCResult
 	targets := []struct {
@@ -121,33 +121,24 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		{"sessions", "expiry IS NULL OR expiry < ?", &res.Sessions},
 	}
 	cutoff := now.UnixMicro()
-	batch := gcBatch
 	for _, t := range targets {
 		query := "DELETE FROM " + t.table + " WHERE rowid IN (SELECT rowid FROM " + t.table +
 			" WHERE " + t.expired + " LIMIT ?)"
-		for {
-			start := time.Now()
+		n, err := s.gcPace.Run(ctx, func(ctx context.Context, limit int) (int64, error) {
 			var n int64
 			err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-				r, err := tx.ExecContext(ctx, query, cutoff, batch)
+				r, err := tx.ExecContext(ctx, query, cutoff, limit)
 				if err != nil {
 					return err
 				}
 				n, err = r.RowsAffected()
 				return err
 			})
-			if err != nil {
-				return res, fmt.Errorf("sqlite: garbage collect %s: %w", t.table, err)
-			}
-			*t.count += n
-			if n < int64(batch) {
-				break
-			}
-			took := time.Since(start)
-			batch = nextBatch(batch, took)
-			if err := pause(ctx, took); err != nil {
-				return res, fmt.Errorf("sqlite: garbage collect %s: %w", t.table, err)
-			}
+			return n, err
+		})
+		*t.count += n
+		if err != nil {
+			return res, fmt.Errorf("sqlite: garbage collect %s: %w", t.table, err)
 		}
 	}
 	if res != (storage.GCResult{}) {
@@ -156,31 +147,4 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 			"refresh_tokens", res.RefreshTokens, "revoked_grants", res.RevokedGrants, "sessions", res.Sessions)
 	}
 	return res, nil
-}
-
-// pause waits for d (GC's yield to the other writers) or until ctx ends.
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// gcBatchTarget is how long one GC batch should hold the writer.
-const gcBatchTarget = 5 * time.Millisecond
-
-// nextBatch halves the batch after a slow one and doubles it after a quick
-// one, within [gcBatchMin, gcBatchMax].
-func nextBatch(batch int, took time.Duration) int {
-	switch {
-	case took > 2*gcBatchTarget:
-		return max(batch/2, gcBatchMin)
-	case took < gcBatchTarget/2:
-		return min(batch*2, gcBatchMax)
-	}
-	return batch
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // TestGroupSemantics runs one group directly: every write sees the ones
@@ -84,23 +83,5 @@ func TestGroupSemantics(t *testing.T) {
 	}
 	if groups, writes := s.GroupStats(); groups != 1 || writes != 2 {
 		t.Errorf("GroupStats = %d groups, %d writes; want 1, 2", groups, writes)
-	}
-}
-
-func TestNextBatch(t *testing.T) {
-	for _, tc := range []struct {
-		batch int
-		took  time.Duration
-		want  int
-	}{
-		{500, 50 * time.Millisecond, 250},
-		{gcBatchMin, time.Second, gcBatchMin},
-		{500, time.Millisecond, 1000},
-		{gcBatchMax, 0, gcBatchMax},
-		{500, gcBatchTarget, 500},
-	} {
-		if got := nextBatch(tc.batch, tc.took); got != tc.want {
-			t.Errorf("nextBatch(%d, %v) = %d, want %d", tc.batch, tc.took, got, tc.want)
-		}
 	}
 }

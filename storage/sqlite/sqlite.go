@@ -38,16 +38,6 @@ var _ storage.Storage = (*Storage)(nil)
 // before giving up with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
-// gcBatch is the first GC batch's size; later batches adapt (see
-// GarbageCollect) between gcBatchMin and gcBatchMax, so the write lock is
-// released between batches and logins are not stalled behind a large
-// collection.
-const (
-	gcBatch    = 500
-	gcBatchMin = 20
-	gcBatchMax = 5000
-)
-
 // Storage is the SQLite backend. Create it with Open.
 type Storage struct {
 	writer *sql.DB // exactly one connection, immediate transactions
@@ -55,6 +45,8 @@ type Storage struct {
 	group  *committer
 	logger *slog.Logger
 	kinds  kinds
+	// gcPace paces GarbageCollect (tests make it quicker).
+	gcPace storage.GCPace
 }
 
 // Open opens (creating if needed) the database file and its parent
@@ -114,7 +106,7 @@ func Open(ctx context.Context, file string, logger *slog.Logger) (*Storage, erro
 	reader.SetConnMaxLifetime(0)
 	reader.SetConnMaxIdleTime(0)
 
-	s := &Storage{writer: writer, reader: reader, logger: logger, kinds: newKinds()}
+	s := &Storage{writer: writer, reader: reader, logger: logger, kinds: newKinds(), gcPace: storage.DefaultGCPace}
 	if err := s.kinds.prepare(ctx, writer, reader); err != nil {
 		_ = errors.Join(s.kinds.close(), reader.Close(), writer.Close())
 		return nil, err
