@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // discovery is the part of the OpenID configuration the modes use.
@@ -36,6 +37,19 @@ type target struct {
 	opts   *options
 	http   *http.Client // shared keep-alive transport, redirects not followed
 	disc   discovery
+	// setupMu serializes the setup logins of each user: torii's login
+	// throttle charges an attempt while it is in flight, so many parallel
+	// logins of one user from one address look like guessing.
+	setupMu sync.Map // user name -> *sync.Mutex
+}
+
+// setupLogin runs fn (a login of u while preparing a mode) after any other
+// setup login of the same user has finished.
+func (t *target) setupLogin(u user, fn func() error) error {
+	mu, _ := t.setupMu.LoadOrStore(u.name, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	return fn()
 }
 
 func newTarget(ctx context.Context, issuer string, o *options, tr http.RoundTripper) (*target, error) {

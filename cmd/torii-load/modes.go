@@ -126,7 +126,12 @@ func (t *target) refreshWorkers(ctx context.Context) ([]op, error) {
 	sessions := max(t.opts.sessions, t.opts.concurrency)
 	tokens := make([]string, sessions)
 	err := t.parallel(sessions, func(i int) error {
-		tr, err := t.session(ctx, t.opts.users[i%len(t.opts.users)])
+		u := t.opts.users[i%len(t.opts.users)]
+		var tr tokenResponse
+		err := t.setupLogin(u, func() (err error) {
+			tr, err = t.session(ctx, u)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("refresh: starting session %d: %w", i, err)
 		}
@@ -162,7 +167,12 @@ func (t *target) refreshWorkers(ctx context.Context) ([]op, error) {
 func (t *target) codeWorkers(ctx context.Context) ([]op, error) {
 	codes := make(chan code, t.opts.codes)
 	err := t.parallel(t.opts.codes, func(i int) error {
-		c, err := t.login(ctx, t.opts.users[i%len(t.opts.users)])
+		u := t.opts.users[i%len(t.opts.users)]
+		var c code
+		err := t.setupLogin(u, func() (err error) {
+			c, err = t.login(ctx, u)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("code: minting code %d: %w", i, err)
 		}
@@ -188,7 +198,12 @@ func (t *target) codeWorkers(ctx context.Context) ([]op, error) {
 func (t *target) introspectWorkers(ctx context.Context) ([]op, error) {
 	tokens := make([]string, t.opts.concurrency)
 	err := t.parallel(len(tokens), func(i int) error {
-		tr, err := t.session(ctx, t.opts.users[i%len(t.opts.users)])
+		u := t.opts.users[i%len(t.opts.users)]
+		var tr tokenResponse
+		err := t.setupLogin(u, func() (err error) {
+			tr, err = t.session(ctx, u)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("introspect: getting a token: %w", err)
 		}
