@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -230,12 +231,60 @@ func (t *target) measure(ctx context.Context, mode string) (Result, error) {
 	if mode == "code" {
 		warmup = 0 // minting the codes warmed the server up; warm-up would spend them
 	}
-	recs, elapsed := drive(ctx, workers, warmup, t.opts.duration)
+	if warmup > 0 {
+		drive(ctx, workers, 0, warmup)
+	}
+	selfBefore, srvBefore := selfCPU(), procCPU(t.opts.serverPID)
+	recs, elapsed := drive(ctx, workers, 0, t.opts.duration)
+	selfAfter, srvAfter := selfCPU(), procCPU(t.opts.serverPID)
 	res := summarize(mode, t.issuer, elapsed, recs)
+	if n := res.Requests + res.Errors; n > 0 {
+		res.LoadCPUPerReqMs = float64(selfAfter-selfBefore) / float64(time.Millisecond) / float64(n)
+		if t.opts.serverPID > 0 && srvBefore >= 0 && srvAfter >= 0 {
+			res.ServerCPUPerReqMs = float64(srvAfter-srvBefore) / float64(time.Millisecond) / float64(n)
+		}
+	}
 	if t.opts.serverPID > 0 {
 		res.ServerRSSKiB = rssKiB(t.opts.serverPID)
 	}
 	return res, nil
+}
+
+// selfCPU is the CPU time (user and system) this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU is the CPU time (user and system) of a process on this host,
+// from /proc/PID/stat in clock ticks (assumed 100 a second, Linux's
+// USER_HZ); -1 if unknown.
+func procCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return -1
+	}
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return -1
+	}
+	// The command name (field 2) may hold spaces; fields after its ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // rssKiB reads VmRSS of a process on this host (0 if unknown).

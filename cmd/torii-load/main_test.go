@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -239,5 +241,27 @@ func TestPercentile(t *testing.T) {
 	}
 	if p := percentile(d, 0.99); p != 99*time.Millisecond {
 		t.Errorf("p99 = %v", p)
+	}
+}
+
+// TestReportsServerCost: with --server-pid (here torii runs in this very
+// process) each result carries the server's memory and the CPU time per
+// request of the server and of torii-load.
+func TestReportsServerCost(t *testing.T) {
+	srv, _ := newTorii(t, true)
+	issuer := srv.URL + "/dex"
+	res, stderr := load(t, append(common(issuer), "--modes", "refresh", "--server-pid", strconv.Itoa(os.Getpid()))...)
+	r, ok := res["refresh "+issuer]
+	if !ok || r.Errors != 0 || r.Requests == 0 {
+		t.Fatalf("refresh: %+v: %s", r, stderr)
+	}
+	if r.ServerRSSKiB <= 0 || r.ServerCPUPerReqMs <= 0 || r.LoadCPUPerReqMs <= 0 {
+		t.Fatalf("server rss %d KiB, server CPU %.3f ms/req, load CPU %.3f ms/req: want all positive",
+			r.ServerRSSKiB, r.ServerCPUPerReqMs, r.LoadCPUPerReqMs)
+	}
+	// The "server" is this process, which also runs the load: its CPU time
+	// includes torii-load's (give or take a clock tick at each end).
+	if slack := 20.0 / float64(r.Requests); r.ServerCPUPerReqMs+slack < r.LoadCPUPerReqMs {
+		t.Errorf("server CPU %.3f ms/req < load CPU %.3f ms/req of the same process", r.ServerCPUPerReqMs, r.LoadCPUPerReqMs)
 	}
 }

@@ -24,6 +24,12 @@ type Result struct {
 	// ServerRSSKiB is the server's resident memory after the mode, when
 	// --server-pid names it.
 	ServerRSSKiB int64 `json:"server_rss_kib,omitempty"`
+	// ServerCPUPerReqMs is the server's CPU time (user and system) during
+	// the measurement divided by the requests (answered and failed), when
+	// --server-pid names it; LoadCPUPerReqMs is the same for torii-load
+	// itself. Less sensitive than req/s to other work on the machine.
+	ServerCPUPerReqMs float64 `json:"server_cpu_ms_per_req,omitempty"`
+	LoadCPUPerReqMs   float64 `json:"load_cpu_ms_per_req,omitempty"`
 }
 
 // recorder is one worker's measurements; workers never share one.
@@ -89,6 +95,12 @@ func printResult(w io.Writer, r Result) {
 	fmt.Fprintf(w, "%-10s %9d %10.1f %9.2f %9.2f %9.2f %7d  %s", r.Mode, r.Requests, r.PerSec, r.P50ms, r.P99ms, r.MaxMs, r.Errors, r.Issuer)
 	if r.ServerRSSKiB > 0 {
 		fmt.Fprintf(w, "  rss=%dKiB", r.ServerRSSKiB)
+	}
+	if r.ServerCPUPerReqMs > 0 {
+		fmt.Fprintf(w, "  server_cpu=%.3fms/req", r.ServerCPUPerReqMs)
+	}
+	if r.LoadCPUPerReqMs > 0 {
+		fmt.Fprintf(w, "  load_cpu=%.3fms/req", r.LoadCPUPerReqMs)
 	}
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "  first error: %s", r.FirstError)
