@@ -1,15 +1,23 @@
 #!/bin/sh
 # Scale runs of docs/performance.md. Usage:
-#   scripts/load/scale.sh refresh-es256            group commit vs main's torii (BASE_TORII), SQLite, ES256, 8 sessions
-#   scripts/load/scale.sh store sqlite|postgres    refresh p50 and RSS: empty store, then FAMILIES families seeded
+#   scripts/load/scale.sh refresh-es256            this tree's torii vs BASE_TORII, SQLite, ES256, 8 sessions, ROUNDS rounds each
+#   scripts/load/scale.sh store sqlite|postgres    refresh p50 and RSS: an empty store and one with FAMILIES families and
+#                                                  SESSIONS sessions, alternated for ROUNDS rounds
 #   scripts/load/scale.sh gc sqlite|postgres       refresh p99 while GC removes FAMILIES expired rows, and after
-# Environment: FAMILIES (default 1000000), DURATION (default 20s), PGURL
-# (default postgres://postgres@127.0.0.1:5432), BASE_TORII (a torii binary
-# built from the baseline commit, for refresh-es256).
+#   scripts/load/scale.sh seed sqlite|postgres     only seed the stores of store and gc (then run them with SEEDED=1)
+# Environment: FAMILIES (default 1000000), SESSIONS (default 100000), DURATION
+# (default 20s), ROUNDS (default 2), PGURL (default
+# postgres://postgres@127.0.0.1:5432), BASE_TORII (a torii binary built from
+# the baseline commit, for refresh-es256), WORK (the directory of the
+# databases and logs) and SEEDED=1 to reuse the seeded stores of an earlier
+# run with the same WORK.
 set -eu
 cd "$(dirname "$0")/../.."
 FAMILIES=${FAMILIES:-1000000}
+SESSIONS=${SESSIONS:-100000}
 DURATION=${DURATION:-20s}
+ROUNDS=${ROUNDS:-2}
+SEEDED=${SEEDED:-}
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 WORK=${WORK:-$(mktemp -d /tmp/torii-scale.XXXXXX)}
 mkdir -p "$WORK"
@@ -17,15 +25,18 @@ PORT=${PORT:-5600}
 go build -o bin/torii ./cmd/torii
 go build -o bin/torii-load ./cmd/torii-load
 
-# config BACKEND NAME: a torii config on PORT with ES256 and the dev users.
+# config BACKEND NAME [keep]: a torii config on PORT with ES256 and the dev
+# users; a new empty store unless keep is given.
 config() {
 	case $1 in
-	sqlite) storage="  type: sqlite3
+	sqlite)
+		[ -n "${3:-}" ] || rm -f "$WORK/$2.db" "$WORK/$2.db-wal" "$WORK/$2.db-shm"
+		storage="  type: sqlite3
   config:
     file: $WORK/$2.db" ;;
 	postgres)
 		db="torii_scale_$2"
-		psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+		[ -n "${3:-}" ] || psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 		storage="  type: postgres
   config:
     dsn: $PGURL/$db?sslmode=disable
@@ -72,42 +83,65 @@ start() {
 }
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
 
+# copystore BACKEND FROM TO: a copy of a seeded store (GC consumes its store).
+copystore() {
+	case $1 in
+	sqlite) cp "$WORK/$2.db" "$WORK/$3.db"; rm -f "$WORK/$3.db-wal" "$WORK/$3.db-shm" ;;
+	postgres) psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS torii_scale_$3" \
+		-c "CREATE DATABASE torii_scale_$3 TEMPLATE torii_scale_$2" >/dev/null ;;
+	esac
+}
+
 loadrun() { bin/torii-load --issuer "http://127.0.0.1:$PORT/dex" --user admin@example.com:password --server-pid "$PID" "$@"; }
 
+# seedstores BACKEND: the store run's full store and the gc run's template.
+seedstores() {
+	echo "== seeding $FAMILIES families and $SESSIONS sessions ($1; $(cut -d' ' -f1-3 /proc/loadavg))"
+	bin/torii seed --families "$FAMILIES" --sessions "$SESSIONS" --writers 64 "$(config "$1" full)"
+	echo "== seeding $FAMILIES expired families ($1; $(cut -d' ' -f1-3 /proc/loadavg))"
+	bin/torii seed --families "$FAMILIES" --expired --writers 64 "$(config "$1" gcseed)"
+}
+
 case ${1:-} in
+seed)
+	seedstores "$2" ;;
 refresh-es256)
 	base=${BASE_TORII:?set BASE_TORII to a torii binary built from the baseline commit}
-	for bin in "$base" bin/torii; do
-		echo "== $bin"
-		cfg=$(config sqlite "es256-$(basename "$bin")-$$")
-		start "$bin" "$cfg"
-		loadrun --modes refresh --concurrency 8 --sessions 8 --duration "$DURATION"
-		stop
+	for round in $(seq "$ROUNDS"); do
+		for bin in "$base" bin/torii; do
+			echo "== round $round: $bin ($(cut -d' ' -f1-3 /proc/loadavg))"
+			cfg=$(config sqlite "es256-$(basename "$bin")")
+			start "$bin" "$cfg"
+			loadrun --modes refresh --concurrency 8 --sessions 8 --duration "$DURATION"
+			stop
+		done
 	done ;;
 store)
-	cfg=$(config "$2" store)
-	echo "== empty store ($2)"
-	start bin/torii "$cfg"
-	loadrun --modes refresh --concurrency 8 --duration "$DURATION"
-	stop
-	echo "== seeding $FAMILIES families ($2)"
-	bin/torii seed --families "$FAMILIES" --writers 64 "$cfg"
-	start bin/torii "$cfg"
-	echo "== $FAMILIES families stored ($2)"
-	loadrun --modes refresh --concurrency 8 --duration "$DURATION"
-	stop ;;
+	[ -n "$SEEDED" ] || seedstores "$2"
+	empty=$(config "$2" empty)
+	full=$(config "$2" full keep)
+	for round in $(seq "$ROUNDS"); do
+		for cfg in "$empty" "$full"; do
+			echo "== round $round: $(basename "$cfg" .yaml) store ($2; $(cut -d' ' -f1-3 /proc/loadavg))"
+			start bin/torii "$cfg"
+			loadrun --modes refresh --concurrency 8 --duration "$DURATION"
+			stop
+		done
+	done ;;
 gc)
-	cfg=$(config "$2" gc)
-	bin/torii seed --families "$FAMILIES" --expired "$cfg"
+	[ -n "$SEEDED" ] || seedstores "$2"
+	config "$2" gcseed keep >/dev/null
+	copystore "$2" gcseed gc
+	cfg=$(config "$2" gc keep)
 	start bin/torii "$cfg" # GC runs at start-up
-	echo "== during GC of $FAMILIES expired rows ($2)"
+	echo "== during GC of $FAMILIES expired rows ($2; $(cut -d' ' -f1-3 /proc/loadavg))"
 	loadrun --modes refresh --concurrency 8 --warmup 0s --duration "$DURATION"
 	grep -h "garbage collected" "$cfg.log" || echo "(GC still running at the end of the measurement)"
 	while ! grep -q "garbage collected" "$cfg.log"; do sleep 1; done
-	echo "== after GC ($2)"
+	echo "== after GC ($2; $(cut -d' ' -f1-3 /proc/loadavg))"
 	loadrun --modes refresh --concurrency 8 --duration "$DURATION"
 	grep -h "garbage collected" "$cfg.log"
 	stop ;;
 *)
-	sed -n '2,9p' "$0"; exit 2 ;;
+	sed -n '2,15p' "$0"; exit 2 ;;
 esac
