@@ -76,21 +76,7 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 		return nil, err
 	}
 	rotate := !g.refresh.policy.DisableRotation
-	if rotate {
-		// The new token is stored before the old one is marked rotated:
-		// if storage fails in between (a database restart), the old token
-		// is untouched and the client's retry is not taken for a replay;
-		// and a family revoked meanwhile deletes the new token too, so it
-		// cannot outlive the revocation. The new token keeps the family's
-		// original scopes, so a narrowed request does not shrink later
-		// refreshes.
-		full := gi
-		full.scopes = tok.Scopes
-		if resp.RefreshToken, err = g.refresh.issue(ctx, full, data, tok.FamilyCreatedAt); err != nil {
-			return nil, err
-		}
-	}
-	err = g.store.UpdateRefresh(ctx, id, func(t storage.RefreshToken) (storage.RefreshToken, error) {
+	update := func(t storage.RefreshToken) (storage.RefreshToken, error) {
 		if err := g.check(t, client, now); err != nil {
 			return t, err
 		}
@@ -106,13 +92,24 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 			t.Expiry = g.refresh.expiry(t.FamilyCreatedAt, now)
 		}
 		return t, nil
-	})
-	if err != nil && rotate {
-		// Never handed out. If the delete fails too, the row stays but is
-		// unreachable: only its hash is stored.
-		if derr := g.store.DeleteRefresh(ctx, hashToken(resp.RefreshToken)); derr != nil && !errors.Is(derr, storage.ErrNotFound) {
-			g.log.WarnContext(ctx, "could not delete an unused refresh token", "err", derr)
+	}
+	if rotate {
+		// The new token and the old one's rotation are one write (see
+		// storage.RotateRefresh for backends that need two): a family
+		// revoked meanwhile takes both, a failure leaves the old token
+		// untouched so the client's retry is not taken for a replay. The
+		// new token keeps the family's original scopes, so a narrowed
+		// request does not shrink later refreshes.
+		full := gi
+		full.scopes = tok.Scopes
+		var next storage.RefreshToken
+		resp.RefreshToken, next = g.refresh.build(full, data, tok.FamilyCreatedAt)
+		err = storage.RotateRefresh(ctx, g.store, id, next, update)
+		if err != nil {
+			resp.RefreshToken = ""
 		}
+	} else {
+		err = g.store.UpdateRefresh(ctx, id, update)
 	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, oauth2.InvalidGrant("the refresh token is invalid or has been revoked")

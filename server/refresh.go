@@ -50,9 +50,19 @@ func (ri *refreshIssuer) rotatedExpiry(t storage.RefreshToken, now time.Time) ti
 
 // issue stores a new refresh token of family g.grantID and returns its value.
 func (ri *refreshIssuer) issue(ctx context.Context, g grantInfo, connectorData []byte, familyStart time.Time) (string, error) {
+	tok, row := ri.build(g, connectorData, familyStart)
+	if err := ri.store.CreateRefresh(ctx, row); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// build makes a new refresh token of family g.grantID: its value and the
+// row to store (keyed by the value's hash).
+func (ri *refreshIssuer) build(g grantInfo, connectorData []byte, familyStart time.Time) (string, storage.RefreshToken) {
 	now := ri.now()
 	tok := newToken()
-	err := ri.store.CreateRefresh(ctx, storage.RefreshToken{
+	return tok, storage.RefreshToken{
 		ID:              hashToken(tok),
 		FamilyID:        g.grantID,
 		ClientID:        g.clientID,
@@ -67,9 +77,5 @@ func (ri *refreshIssuer) issue(ctx context.Context, g grantInfo, connectorData [
 		Expiry:          ri.expiry(familyStart, now),
 		AuthTime:        g.authTime,
 		SessionID:       g.sessionID,
-	})
-	if err != nil {
-		return "", err
 	}
-	return tok, nil
 }

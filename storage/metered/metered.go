@@ -170,6 +170,15 @@ func (s *Storage) UpdateRefresh(ctx context.Context, id string, update func(stor
 	return s.update("update_refresh", t, own, err)
 }
 
+// RotateRefresh is the backend's atomic rotation, or storage.RotateRefresh's
+// two writes on a backend without one (measured as one operation).
+func (s *Storage) RotateRefresh(ctx context.Context, id string, next storage.RefreshToken, update func(storage.RefreshToken) (storage.RefreshToken, error)) error {
+	t := time.Now()
+	var own error
+	err := storage.RotateRefresh(ctx, s.Storage, id, next, track(update, &own))
+	return s.update("rotate_refresh", t, own, err)
+}
+
 func (s *Storage) DeleteRefresh(ctx context.Context, id string) error {
 	t := time.Now()
 	err := s.Storage.DeleteRefresh(ctx, id)

@@ -50,6 +50,18 @@ func Run(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"Client/CRUD", testClientCRUD}, {"Password/CRUD", testPasswordCRUD}, {"Refresh/ListUser", testListUserRefresh}, {"Admin/CancelledContext", testAdminCancelledContext},
 		{"Throttle/RoundTrip", testThrottleRoundTrip}, {"Throttle/Concurrent", testThrottleConcurrent}, {"Throttle/GC", testThrottleGC},
 	}
+	for _, r := range rotateTests(func(s storage.Storage) storage.Storage { return s }) {
+		tests = append(tests, struct {
+			name string
+			fn   func(t *testing.T, s storage.Storage)
+		}{"Refresh/" + r.name, r.fn})
+	}
+	for _, r := range rotateTests(func(s storage.Storage) storage.Storage { return twoWrites{s} }) {
+		tests = append(tests, struct {
+			name string
+			fn   func(t *testing.T, s storage.Storage)
+		}{"Refresh/TwoWrites/" + r.name, r.fn})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStorage(t))
