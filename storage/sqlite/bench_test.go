@@ -160,3 +160,40 @@ func BenchmarkCountSessions(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkRotateOne8 is the refresh grant's rotation as one write
+// (storage.RotateRefresh) from 8 concurrent sessions: BenchmarkRotate8's
+// work in one group-commit write instead of two.
+func BenchmarkRotateOne8(b *testing.B) {
+	benchStores(b, func(b *testing.B, s storage.Storage) {
+		ctx := context.Background()
+		var n atomic.Int64
+		b.SetParallelism(max(1, 8/runtime.GOMAXPROCS(0)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			cur := fmt.Sprintf("rt-%d", n.Add(1))
+			if err := s.CreateRefresh(ctx, benchToken(cur)); err != nil {
+				b.Error(err)
+				return
+			}
+			for pb.Next() {
+				next := fmt.Sprintf("rt-%d", n.Add(1))
+				now := time.Now()
+				err := storage.RotateRefresh(ctx, s, cur, benchToken(next), func(r storage.RefreshToken) (storage.RefreshToken, error) {
+					r.LastUsed, r.RotatedAt, r.Expiry = now, now, now.Add(time.Hour)
+					return r, nil
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				cur = next
+			}
+		})
+		if g, ok := s.(interface{ GroupStats() (int64, int64) }); ok {
+			groups, writes := g.GroupStats()
+			b.ReportMetric(float64(writes)/float64(max(groups, 1)), "writes/commit")
+		}
+	})
+}

@@ -45,6 +45,8 @@ type Storage struct {
 	group  *committer
 	logger *slog.Logger
 	kinds  kinds
+	// rotation holds RotateRefresh's narrow UPDATEs.
+	rotation rotationStmts
 	// gcPace paces GarbageCollect (tests make it quicker).
 	gcPace storage.GCPace
 }
@@ -107,12 +109,12 @@ func Open(ctx context.Context, file string, logger *slog.Logger) (*Storage, erro
 	reader.SetConnMaxIdleTime(0)
 
 	s := &Storage{writer: writer, reader: reader, logger: logger, kinds: newKinds(), gcPace: storage.DefaultGCPace}
-	if err := s.kinds.prepare(ctx, writer, reader); err != nil {
-		_ = errors.Join(s.kinds.close(), reader.Close(), writer.Close())
+	if err := errors.Join(s.kinds.prepare(ctx, writer, reader), s.rotation.prepare(ctx, writer)); err != nil {
+		_ = errors.Join(s.rotation.close(), s.kinds.close(), reader.Close(), writer.Close())
 		return nil, err
 	}
 	if s.group, err = newCommitter(ctx, writer); err != nil {
-		_ = errors.Join(s.kinds.close(), reader.Close(), writer.Close())
+		_ = errors.Join(s.rotation.close(), s.kinds.close(), reader.Close(), writer.Close())
 		return nil, err
 	}
 	if err := s.Ping(ctx); err != nil {
@@ -125,7 +127,7 @@ func Open(ctx context.Context, file string, logger *slog.Logger) (*Storage, erro
 // Close waits for the group transaction in progress, then closes the
 // prepared statements and both pools.
 func (s *Storage) Close() error {
-	return errors.Join(s.group.close(), s.kinds.close(), s.reader.Close(), s.writer.Close())
+	return errors.Join(s.group.close(), s.rotation.close(), s.kinds.close(), s.reader.Close(), s.writer.Close())
 }
 
 // Ping checks that the file can still be read.

@@ -30,6 +30,7 @@ func rotateTests(wrap func(storage.Storage) storage.Storage) []struct {
 	}{
 		{"Rotate", w(testRotate)},
 		{"RotateAbort", w(testRotateAbort)},
+		{"RotateWritesEveryField", w(testRotateWritesEveryField)},
 		{"RotateConflicts", w(testRotateConflicts)},
 		{"RotateConcurrent", w(testRotateConcurrent)},
 		{"RotateRevoked", w(testRotateRevoked)},
@@ -212,5 +213,43 @@ func testRotateRevoked(t *testing.T, s storage.Storage) {
 		if _, err := s.GetRefresh(ctx, id); !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("%s survived the revocation of its family: %v", id, err)
 		}
+	}
+}
+
+// testRotateWritesEveryField: whatever the update changes is stored, be it
+// only the times, the claims, the connector data or any other field.
+func testRotateWritesEveryField(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	at := baseTime().Add(time.Minute)
+	for i, change := range []func(*storage.RefreshToken){
+		func(r *storage.RefreshToken) {},
+		func(r *storage.RefreshToken) { r.Claims.Email = "new@example.org" },
+		func(r *storage.RefreshToken) { r.Claims.Groups = nil },
+		func(r *storage.RefreshToken) { r.ConnectorData = []byte{} },
+		func(r *storage.RefreshToken) { r.ConnectorData = nil },
+		func(r *storage.RefreshToken) { r.ConnectorData = []byte("new"); r.Claims.Username = "new" },
+		func(r *storage.RefreshToken) { r.Nonce = "changed" },
+		func(r *storage.RefreshToken) { r.Scopes = []string{"openid"}; r.SessionID = "" },
+		func(r *storage.RefreshToken) { r.Expiry = time.Time{}; r.RotatedAt = time.Time{} },
+	} {
+		old := current(fmt.Sprint("rt-old-", i), "fam-1")
+		if err := s.CreateRefresh(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		var want storage.RefreshToken
+		err := storage.RotateRefresh(ctx, s, old.ID, current(fmt.Sprint("rt-new-", i), "fam-1"), func(r storage.RefreshToken) (storage.RefreshToken, error) {
+			r.LastUsed, r.RotatedAt, r.Expiry = at, at, at.Add(time.Hour)
+			change(&r)
+			want = r
+			return r, nil
+		})
+		if err != nil {
+			t.Fatalf("change %d: %v", i, err)
+		}
+		got, err := s.GetRefresh(ctx, old.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertEqual(t, fmt.Sprint("token after rotation ", i), got, want)
 	}
 }
