@@ -96,6 +96,8 @@ type signingKey struct {
 	kid    string
 	alg    string
 	signer jose.Signer
+	// compact signs RS256 and ES256 without go-jose (nil: use signer).
+	compact *compactSigner
 }
 
 // verifyKey is a parsed public key; expiry is zero for the active and next keys.
@@ -125,7 +127,11 @@ func newSigningKey(jwk jose.JSONWebKey) (*signingKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signer: key %s: %w", jwk.KeyID, err)
 	}
-	return &signingKey{kid: jwk.KeyID, alg: jwk.Algorithm, signer: s}, nil
+	c, err := newCompactSigner(jwk)
+	if err != nil {
+		return nil, err
+	}
+	return &signingKey{kid: jwk.KeyID, alg: jwk.Algorithm, signer: s, compact: c}, nil
 }
 
 // buildKeySet parses k. Retired keys already expired at now are left out.

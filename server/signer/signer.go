@@ -153,6 +153,9 @@ func (s *Signer) Sign(ctx context.Context, payload []byte) (string, error) {
 		return "", err
 	}
 	k := s.keys.Load().signingKeyAt(s.now())
+	if k.compact != nil {
+		return k.compact.sign(payload)
+	}
 	jws, err := k.signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("signer: sign: %w", err)
