@@ -4,7 +4,7 @@ CONFIG  ?= examples/config.dev.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test unit fuzz-short interop dex-test bench fuzz fuzz-long vet clean load-smoke scale-refresh scale-store-sqlite scale-store-postgres scale-gc-sqlite scale-gc-postgres image image-test deploy-test
+.PHONY: all build run test unit fuzz-short interop dex-test bench fuzz fuzz-long vet clean load-smoke scale-refresh scale-store-sqlite scale-store-postgres scale-gc-sqlite scale-gc-postgres scale-seed-sqlite scale-seed-postgres image image-test deploy-test
 
 all: build
 
@@ -62,6 +62,11 @@ scale-gc-sqlite:
 	scripts/load/scale.sh gc sqlite
 scale-gc-postgres:
 	scripts/load/scale.sh gc postgres
+# Only the seeding of the store and gc runs (reuse with WORK=dir SEEDED=1).
+scale-seed-sqlite:
+	scripts/load/scale.sh seed sqlite
+scale-seed-postgres:
+	scripts/load/scale.sh seed postgres
 
 # The real clients (kube-apiserver's authenticator, oauth2-proxy, kubelogin,
 # openid-client, Chromium) against the real torii binary; one line per
