@@ -9,8 +9,10 @@
 # (default 20s), ROUNDS (default 2), PGURL (default
 # postgres://postgres@127.0.0.1:5432), BASE_TORII (a torii binary built from
 # the baseline commit, for refresh-es256), WORK (the directory of the
-# databases and logs) and SEEDED=1 to reuse the seeded stores of an earlier
-# run with the same WORK.
+# databases and logs), SEEDED=1 to reuse the seeded stores of an earlier
+# run with the same WORK, and NOWAIT=1 to end the gc run without waiting for
+# the collection to finish (the during-GC rounds are alternated with a torii
+# on the store run's full store, which has nothing to collect, on PORT+1).
 set -eu
 cd "$(dirname "$0")/../.."
 FAMILIES=${FAMILIES:-1000000}
@@ -137,11 +139,29 @@ gc)
 	echo "== during GC of $FAMILIES expired rows ($2; $(cut -d' ' -f1-3 /proc/loadavg))"
 	loadrun --modes refresh --concurrency 8 --warmup 0s --duration "$DURATION"
 	grep -h "garbage collected" "$cfg.log" || echo "(GC still running at the end of the measurement)"
+	# The same-time baseline: a second torii on the store run's full store
+	# (same size, nothing to collect), alternated with the collecting one.
+	full=$(config "$2" full keep)
+	fcfg=${full%.yaml}-gcbase.yaml
+	sed "s/:$PORT/:$((PORT + 1))/g" "$full" >"$fcfg"
+	"bin/torii" serve "$fcfg" >"$fcfg.log" 2>&1 &
+	fpid=$!
+	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$((PORT + 1))/dex/healthz/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+	for round in $(seq "$ROUNDS"); do
+		if grep -q "garbage collected" "$cfg.log"; then break; fi
+		echo "== round $round: during GC ($2; $(cut -d' ' -f1-3 /proc/loadavg))"
+		loadrun --modes refresh --concurrency 8 --duration "$DURATION"
+		echo "== round $round: same-size store without GC ($2; $(cut -d' ' -f1-3 /proc/loadavg))"
+		bin/torii-load --issuer "http://127.0.0.1:$((PORT + 1))/dex" --user admin@example.com:password \
+			--server-pid "$fpid" --modes refresh --concurrency 8 --duration "$DURATION"
+	done
+	kill "$fpid"; wait "$fpid" 2>/dev/null || true
+	[ -z "${NOWAIT:-}" ] || { stop; exit 0; }
 	while ! grep -q "garbage collected" "$cfg.log"; do sleep 1; done
 	echo "== after GC ($2; $(cut -d' ' -f1-3 /proc/loadavg))"
 	loadrun --modes refresh --concurrency 8 --duration "$DURATION"
 	grep -h "garbage collected" "$cfg.log"
 	stop ;;
 *)
-	sed -n '2,15p' "$0"; exit 2 ;;
+	sed -n '2,17p' "$0"; exit 2 ;;
 esac
