@@ -49,14 +49,19 @@ func (c *Config) openStorage(ctx context.Context, logger *slog.Logger) (storage.
 // passwords (nil for check-config) holds the password database's users
 // created through the admin API.
 func (c *Config) openConnectors(ctx context.Context, logger *slog.Logger, passwords storage.PasswordStore) ([]server.Connector, error) {
+	types := c.types
+	if types == nil {
+		types = connectorTypes()
+	}
 	var out []server.Connector
 	var errs []error
 	for _, cc := range c.Connectors {
-		if cc.Type != "ldap" {
+		t, ok := types[cc.Type]
+		if !ok || !t.listed {
 			errs = append(errs, &Problem{File: c.File, Line: cc.Line, Path: cc.Path, Msg: fmt.Sprintf("connector type %q is not supported", cc.Type)})
 			continue
 		}
-		conn, err := openLDAP(ctx, cc.ID, cc.Config, logger.With("connector", cc.ID))
+		conn, err := t.open(ctx, connectorEnv{ID: cc.ID, Config: cc.Config, Logger: logger.With("connector", cc.ID), Passwords: passwords})
 		if err != nil {
 			errs = append(errs, c.connectorProblems(cc, err)...)
 			continue
@@ -68,12 +73,11 @@ func (c *Config) openConnectors(ctx context.Context, logger *slog.Logger, passwo
 		out = append(out, conn)
 	}
 	if c.EnablePasswordDB {
-		db, err := static.NewDB(c.Users, passwords)
+		db, err := types["local"].open(ctx, connectorEnv{ID: static.ID, Logger: logger, Passwords: passwords, Users: c.Users})
 		if err != nil {
 			errs = append(errs, &Problem{File: c.File, Line: c.d.lineOf("staticPasswords"), Path: "staticPasswords", Msg: err.Error()})
 		} else {
-			// Dex names its password database connector "Email".
-			out = append(out, server.Connector{ID: static.ID, Type: "local", Name: "Email", Password: db, Refresh: db})
+			out = append(out, db)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

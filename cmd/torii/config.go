@@ -59,6 +59,9 @@ type Config struct {
 	// Throttle is torii's throttle block.
 	Throttle server.ThrottleConfig
 
+	// types is the connector-type registry (nil: connectorTypes()).
+	types map[string]connectorType
+
 	d      *decoder
 	parsed bool     // the YAML itself was readable
 	sum    [32]byte // SHA-256 of the file's bytes (LoadConfig), for reloads

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"reflect"
 	"strings"
 
@@ -17,7 +16,8 @@ import (
 // openLDAP builds an ldap connector from its config block (environment
 // variables already expanded). check-config calls it too: ldap.Open only
 // validates and loads certificate files, it does not dial.
-func openLDAP(ctx context.Context, id string, config *yaml.Node, logger *slog.Logger) (server.Connector, error) {
+func openLDAP(ctx context.Context, env connectorEnv) (server.Connector, error) {
+	config := env.Config
 	if config == nil || isNull(resolve(config)) {
 		return server.Connector{}, errors.New("ldap connector needs a config block")
 	}
@@ -28,11 +28,11 @@ func openLDAP(ctx context.Context, id string, config *yaml.Node, logger *slog.Lo
 	if err := config.Decode(&cfg); err != nil {
 		return server.Connector{}, err
 	}
-	c, err := ldap.Open(ctx, cfg, logger)
+	c, err := ldap.Open(ctx, cfg, env.Logger)
 	if err != nil {
 		return server.Connector{}, err
 	}
-	return server.Connector{ID: id, Type: "ldap", Password: c, Refresh: c}, nil
+	return server.Connector{ID: env.ID, Type: "ldap", Password: c, Refresh: c}, nil
 }
 
 // unknownYAMLKeys reports every mapping key under n that has no field with

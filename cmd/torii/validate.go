@@ -154,13 +154,19 @@ func (c *Config) validateConnectors() {
 	if c.EnablePasswordDB {
 		ids[static.ID] = "enablePasswordDB"
 	}
+	types := c.types
+	if types == nil {
+		types = connectorTypes()
+	}
 	for _, cc := range c.Connectors {
-		switch cc.Type {
-		case "":
+		t, known := types[cc.Type]
+		switch {
+		case cc.Type == "":
 			d.at(cc.Path, "type is required")
-		case "ldap":
-		default:
-			d.at(join(cc.Path, "type"), "torii does not support connector type %q (only ldap, plus the password database of enablePasswordDB)", cc.Type)
+		case known && !t.listed:
+			d.at(join(cc.Path, "type"), "connector type %q is not listed in connectors; it is switched on by enablePasswordDB: true", cc.Type)
+		case !known:
+			d.at(join(cc.Path, "type"), "torii does not support connector type %q (only %s, plus the password database of enablePasswordDB)", cc.Type, listedTypes(types))
 		}
 		switch {
 		case cc.ID == "":
