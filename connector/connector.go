@@ -94,3 +94,12 @@ type GatedPasswordConnector interface {
 	PasswordConnector
 	LoginGated(ctx context.Context, s Scopes, username, password string, gate Gate) (id Identity, valid bool, err error)
 }
+
+// TokenIdentityConnector is implemented by connectors that can vouch for a
+// token their upstream issued (RFC 8693 token exchange): it checks the
+// token and returns whom it names. tokenType is the subject_token_type
+// (urn:ietf:params:oauth:token-type:id_token or ...:access_token). A token
+// that is not acceptable is a *LoginError.
+type TokenIdentityConnector interface {
+	TokenIdentity(ctx context.Context, tokenType, token string) (Identity, error)
+}
