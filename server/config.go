@@ -117,6 +117,9 @@ type Connector struct {
 	Password connector.PasswordConnector
 	Callback connector.CallbackConnector
 	Refresh  connector.RefreshConnector
+	// TokenIdentity, when set, lets token exchange (RFC 8693) accept the
+	// upstream's tokens through this connector.
+	TokenIdentity connector.TokenIdentityConnector
 }
 
 // Client is an OAuth2 client: from staticClients, or from DynamicClients.

@@ -179,6 +179,10 @@ func (g *refreshGrant) reload(ctx context.Context, t storage.RefreshToken) (stor
 	if errors.Is(err, connector.ErrUserGone) {
 		return storage.Claims{}, nil, oauth2.InvalidGrant("the user may no longer log in")
 	}
+	if errors.Is(err, connector.ErrUnavailable) {
+		// The token stays valid: the client retries once the upstream is back.
+		return storage.Claims{}, nil, errors.Join(oauth2.TemporarilyUnavailable("the identity provider did not answer; try again in a moment"), err)
+	}
 	if err != nil {
 		return storage.Claims{}, nil, fmt.Errorf("connector %s refresh: %w", t.ConnectorID, err)
 	}

@@ -17,7 +17,7 @@ func loginError(err error) error {
 	case errors.As(err, &le):
 		return &oauth2.Error{Code: "access_denied", Description: le.Message, Status: 403}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, connector.ErrUnavailable):
-		return errors.Join(oauth2.TemporarilyUnavailable("the directory did not answer; try again in a moment"), err)
+		return errors.Join(oauth2.TemporarilyUnavailable("the directory or identity provider did not answer; try again in a moment"), err)
 	default:
 		return err
 	}

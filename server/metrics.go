@@ -39,6 +39,7 @@ const (
 	loginBadPassword = "invalid_credentials"
 	loginThrottled   = "throttled"
 	loginFailedError = "error"
+	loginRefused     = "refused" // an upstream provider (or a policy on its claims) refused the login
 )
 
 // NewMetrics registers the server's metrics on reg. Dex's three request
@@ -61,7 +62,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"code", "method", "handler"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "torii_logins_total",
-			Help: "Password logins (login form and password grant) by connector and result: success, invalid_credentials, throttled, error.",
+			Help: "Logins (login form, password grant, upstream providers) by connector and result: success, invalid_credentials, throttled, refused, error.",
 		}, []string{"connector", "result"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "torii_tokens_issued_total",

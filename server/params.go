@@ -23,7 +23,8 @@ var (
 		"code_challenge", "code_challenge_method", "prompt", "connector_id", "login_hint", "max_age", "display",
 		"ui_locales", "id_token_hint", "acr_values", "claims", "request", "request_uri"}
 	tokenParams = []string{"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope",
-		"username", "password", "client_id", "client_secret"}
+		"username", "password", "client_id", "client_secret",
+		"connector_id", "subject_token", "subject_token_type", "requested_token_type", "audience"}
 )
 
 // checkParams refuses a value longer than maxParamLen and any of the

@@ -44,9 +44,10 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		grants[grantPassword] = &passwordGrant{conn: pc, logins: logins, ips: ips, clients: clients, minter: m, refresh: ri, now: c.Now}
 	}
 	grants[grantClientCredentials] = &clientCredentialsGrant{minter: m}
+	grants[grantTokenExchange] = &tokenExchangeGrant{connectors: byID, clients: clients, minter: m, now: c.Now, metrics: c.Metrics, audit: c.Audit}
 	grants = enabledGrants(grants, c.GrantTypes)
 	var grantNames []string
-	for _, g := range []string{grantAuthorizationCode, grantRefreshToken, grantPassword, grantClientCredentials} {
+	for _, g := range []string{grantAuthorizationCode, grantRefreshToken, grantPassword, grantClientCredentials, grantTokenExchange} {
 		if grants[g] != nil {
 			grantNames = append(grantNames, g)
 		}

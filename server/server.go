@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -284,6 +285,11 @@ func (c *Config) setDefaults() {
 		c.GrantTypes = []string{grantAuthorizationCode, grantRefreshToken}
 		if c.PasswordConnector != "" {
 			c.GrantTypes = append(c.GrantTypes, grantPassword)
+		}
+		// Dex allows token exchange by default; torii does when a connector
+		// can vouch for upstream tokens.
+		if slices.ContainsFunc(c.Connectors, func(cn Connector) bool { return cn.TokenIdentity != nil }) {
+			c.GrantTypes = append(c.GrantTypes, grantTokenExchange)
 		}
 	}
 	if c.PromptNoneWithoutSession == "" {

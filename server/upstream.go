@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/torii-idp/torii/audit"
+	"github.com/torii-idp/torii/connector"
+	"github.com/torii-idp/torii/server/internal/subject"
 	"github.com/torii-idp/torii/storage"
 )
 
@@ -65,10 +68,28 @@ func (f *authFlow) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	ident, err := conn.Callback.HandleCallback(r.Context(), scopeSet(ar.Scopes).connectorScopes(), ar.ConnectorData, params)
 	if err != nil {
+		f.auditUpstreamFailure(r, conn, err)
 		f.upstreamErrorPage(w, r, err)
 		return
 	}
+	f.logins.metrics.login(conn.ID, loginSuccess)
+	f.audit.Log(r.Context(), audit.Record{Event: audit.LoginSucceeded, Subject: subject.Encode(ident.UserID, conn.ID), ConnectorID: conn.ID})
 	f.loggedIn(w, r, ar, conn, ident)
+}
+
+// auditUpstreamFailure records a login the provider refused (denied) or
+// that could not complete (error), as password logins are recorded.
+func (f *authFlow) auditUpstreamFailure(r *http.Request, conn Connector, err error) {
+	var le *connector.LoginError
+	rec := audit.Record{Event: audit.LoginFailed, ConnectorID: conn.ID}
+	if errors.As(err, &le) {
+		rec.Result, rec.Reason = audit.ResultDenied, "refused by the upstream provider"
+		f.logins.metrics.login(conn.ID, loginRefused)
+	} else {
+		rec.Result, rec.Reason = audit.ResultError, "connector error"
+		f.logins.metrics.login(conn.ID, loginFailedError)
+	}
+	f.audit.Log(r.Context(), rec)
 }
 
 // upstreamErrorPage shows why an upstream login failed, without the cause.

@@ -61,7 +61,8 @@ func (c *Config) openConnectors(ctx context.Context, logger *slog.Logger, passwo
 			errs = append(errs, &Problem{File: c.File, Line: cc.Line, Path: cc.Path, Msg: fmt.Sprintf("connector type %q is not supported", cc.Type)})
 			continue
 		}
-		conn, err := t.open(ctx, connectorEnv{ID: cc.ID, Config: cc.Config, Logger: logger.With("connector", cc.ID), Passwords: passwords})
+		conn, err := t.open(ctx, connectorEnv{ID: cc.ID, Config: cc.Config, Logger: logger.With("connector", cc.ID), Passwords: passwords,
+			Callback: strings.TrimSuffix(c.Issuer, "/") + "/callback"})
 		if err != nil {
 			errs = append(errs, c.connectorProblems(cc, err)...)
 			continue

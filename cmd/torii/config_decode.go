@@ -232,8 +232,6 @@ func unsupportedGrant(t string) string {
 		return "the implicit flow"
 	case "urn:ietf:params:oauth:grant-type:device_code":
 		return "the device authorization grant"
-	case "urn:ietf:params:oauth:grant-type:token-exchange":
-		return "token exchange"
 	}
 	return ""
 }
@@ -258,7 +256,8 @@ func (c *Config) decodeOAuth2(n *yaml.Node, path string) {
 			d.sequence(n, p, func(item *yaml.Node, p string, _ int) {
 				t := d.str(item, p)
 				switch {
-				case t == "authorization_code" || t == "refresh_token" || t == "password" || t == "client_credentials":
+				case t == "authorization_code" || t == "refresh_token" || t == "password" || t == "client_credentials" ||
+					t == "urn:ietf:params:oauth:grant-type:token-exchange":
 					o.GrantTypes = append(o.GrantTypes, t)
 				case unsupportedGrant(t) != "":
 					d.errorf(item, p, "torii does not support grant type %q (%s)", t, unsupportedGrant(t))

@@ -23,6 +23,9 @@ type connectorEnv struct {
 	ID     string
 	Config *yaml.Node // the config block, environment variables expanded (nil without one)
 	Logger *slog.Logger
+	// Callback is where upstream providers send the browser back: the
+	// issuer followed by /callback.
+	Callback string
 	// Passwords holds the password database's users created through the
 	// admin API (nil for check-config).
 	Passwords storage.PasswordStore
@@ -44,6 +47,7 @@ type connectorType struct {
 func connectorTypes() map[string]connectorType {
 	return map[string]connectorType{
 		"ldap":  {open: openLDAP, listed: true},
+		"oidc":  {open: openOIDC, listed: true},
 		"local": {open: openPasswordDB},
 	}
 }

@@ -150,6 +150,7 @@ func (r *reloader) reload(ctx context.Context, force bool) bool {
 		return false
 	}
 	r.tel.ldap.attach(conns)
+	r.tel.oidc.attach(conns)
 	sc := c.serverConfig(r.store, conns, r.logger)
 	sc.Metrics, sc.Audit = r.tel.server, r.audit
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reloadDrain)
@@ -157,6 +158,7 @@ func (r *reloader) reload(ctx context.Context, force bool) bool {
 	if err := r.srv.Reload(dctx, sc); err != nil {
 		closeConnectors(conns, r.logger)
 		r.tel.ldap.attach(r.conns)
+		r.tel.oidc.attach(r.conns)
 		r.refused(ctx, err)
 		return false
 	}

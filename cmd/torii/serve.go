@@ -123,6 +123,7 @@ func serve(ctx context.Context, c *Config, o serveOptions) error {
 		return err
 	}
 	tel.ldap.attach(conns)
+	tel.oidc.attach(conns)
 	sc := c.serverConfig(store, conns, logger)
 	sc.Metrics, sc.Audit = tel.server, auditLog
 	// The server's background loops stop after the listeners have drained,

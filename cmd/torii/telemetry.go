@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/torii-idp/torii/connector/ldap"
+	"github.com/torii-idp/torii/connector/oidc"
 	"github.com/torii-idp/torii/server"
 	"github.com/torii-idp/torii/storage/metered"
 )
@@ -25,6 +26,7 @@ type telemetry struct {
 	server  *server.Metrics
 	storage *metered.Metrics
 	ldap    *ldapMetrics
+	oidc    *oidcMetrics
 	reloads *reloadMetrics
 }
 
@@ -47,6 +49,7 @@ func newTelemetry() *telemetry {
 		server:  server.NewMetrics(reg),
 		storage: metered.NewMetrics(reg),
 		ldap:    newLDAPMetrics(reg),
+		oidc:    newOIDCMetrics(reg),
 		reloads: newReloadMetrics(reg),
 	}
 }
@@ -124,6 +127,50 @@ func (o ldapObserver) ObserveLDAP(op string, took time.Duration, failed bool) {
 	o.l.duration.WithLabelValues(o.id, op).Observe(took.Seconds())
 	if failed {
 		o.l.failures.WithLabelValues(o.id, op).Inc()
+	}
+}
+
+// oidcMetrics measure the requests of oidc connectors to their upstream
+// providers, by connector and op (discovery, keys, token, userinfo).
+type oidcMetrics struct {
+	duration *prometheus.HistogramVec
+	failures *prometheus.CounterVec
+}
+
+func newOIDCMetrics(reg prometheus.Registerer) *oidcMetrics {
+	o := &oidcMetrics{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "torii_oidc_upstream_request_duration_seconds",
+			Help:    "Latency of requests to upstream OpenID providers by connector and op (discovery, keys, token, userinfo).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"connector", "op"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "torii_oidc_upstream_request_failures_total",
+			Help: "Requests to upstream OpenID providers that got no answer (connection refused, timeout, 5xx), by connector and op.",
+		}, []string{"connector", "op"}),
+	}
+	reg.MustRegister(o.duration, o.failures)
+	return o
+}
+
+// attach observes the oidc connectors among conns.
+func (o *oidcMetrics) attach(conns []server.Connector) {
+	for _, cn := range conns {
+		if c, ok := cn.Callback.(*oidc.Connector); ok {
+			c.SetObserver(oidcObserver{id: cn.ID, o: o})
+		}
+	}
+}
+
+type oidcObserver struct {
+	id string
+	o  *oidcMetrics
+}
+
+func (ob oidcObserver) ObserveOIDC(op string, took time.Duration, failed bool) {
+	ob.o.duration.WithLabelValues(ob.id, op).Observe(took.Seconds())
+	if failed {
+		ob.o.failures.WithLabelValues(ob.id, op).Inc()
 	}
 }
 

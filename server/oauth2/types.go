@@ -9,6 +9,8 @@ type TokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	// IssuedTokenType is RFC 8693's, for token exchange only.
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
 // Discovery is the OpenID Provider Metadata document.
