@@ -19,15 +19,15 @@ func TestClaimShapes(t *testing.T) {
 		msg    string // want a refusal with this message
 	}{
 		{
-			name: "Keycloak groups mapper with full path",
-			cfg:  func(c *Config) { c.InsecureEnableGroups = true },
+			name:   "Keycloak groups mapper with full path",
+			cfg:    func(c *Config) { c.InsecureEnableGroups = true },
 			claims: map[string]any{"preferred_username": "ada", "groups": []any{"/engineering/platform", "/admins"}},
 			want: connector.Identity{UserID: "user-1", Username: "Ada Lovelace", PreferredUsername: "ada", Email: "ada@example.com", EmailVerified: true,
 				Groups: []string{"/engineering/platform", "/admins"}},
 		},
 		{
-			name: "Keycloak without full path, a single group as a string",
-			cfg:  func(c *Config) { c.InsecureEnableGroups = true },
+			name:   "Keycloak without full path, a single group as a string",
+			cfg:    func(c *Config) { c.InsecureEnableGroups = true },
 			claims: map[string]any{"groups": "admins"},
 			want:   connector.Identity{UserID: "user-1", Username: "Ada Lovelace", Email: "ada@example.com", EmailVerified: true, Groups: []string{"admins"}},
 		},
@@ -41,7 +41,7 @@ func TestClaimShapes(t *testing.T) {
 			want:   connector.Identity{UserID: "user-1", Username: "Ada Lovelace", Email: "ada@example.com", EmailVerified: true, Groups: []string{"viewer"}},
 		},
 		{
-			name: "groups ignored without insecureEnableGroups",
+			name:   "groups ignored without insecureEnableGroups",
 			claims: map[string]any{"groups": []any{"admins"}},
 			want:   connector.Identity{UserID: "user-1", Username: "Ada Lovelace", Email: "ada@example.com", EmailVerified: true},
 		},
@@ -60,8 +60,8 @@ func TestClaimShapes(t *testing.T) {
 				Email: "ada@contoso.onmicrosoft.com", EmailVerified: true, Groups: []string{"6f1c5e2a-0000-4000-8000-000000000001"}},
 		},
 		{
-			name: "Azure AD without email and no mapping is refused",
-			cfg:  func(c *Config) { c.InsecureSkipEmailVerified = true },
+			name:   "Azure AD without email and no mapping is refused",
+			cfg:    func(c *Config) { c.InsecureSkipEmailVerified = true },
 			claims: map[string]any{"email": nil, "email_verified": nil, "preferred_username": "ada@contoso.com"},
 			msg:    msgMissingClaim,
 		},
