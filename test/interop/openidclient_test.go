@@ -25,7 +25,8 @@ type rpResult struct {
 	RefreshTokenRotated bool           `json:"refreshTokenRotated"`
 }
 
-// nodeDir returns test/interop/node with its packages installed (npm ci
+// nodeDir returns test/interop/node with its packages installed
+// (openid-client and oidc-provider; npm ci
 // from the committed lock file when node_modules is missing).
 func nodeDir(t *testing.T) string {
 	t.Helper()
@@ -34,7 +35,9 @@ func nodeDir(t *testing.T) string {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatalf("node not found: install Node.js 20 or later")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "openid-client")); err != nil {
+	_, rpErr := os.Stat(filepath.Join(dir, "node_modules", "openid-client"))
+	_, opErr := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider"))
+	if rpErr != nil || opErr != nil {
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
