@@ -69,7 +69,8 @@ scale-seed-postgres:
 	scripts/load/scale.sh seed postgres
 
 # The real clients (kube-apiserver's authenticator, oauth2-proxy, kubelogin,
-# openid-client, Chromium) against the real torii binary; one line per
+# openid-client, Chromium) against the real torii binary, and oidc-provider
+# as an upstream of the oidc connector (TestUpstreamOIDC); one line per
 # client and scenario.
 interop:
 	cd test/interop/node && npm ci --no-audit --no-fund
