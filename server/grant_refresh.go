@@ -56,6 +56,9 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 
 	// Look the person up again (outside any transaction: it may be slow).
 	claims, data, err := g.reload(ctx, tok)
+	if errors.Is(err, connector.ErrUserGone) {
+		return nil, g.userGone(ctx, tok, now)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +180,7 @@ func (g *refreshGrant) reload(ctx context.Context, t storage.RefreshToken) (stor
 	}
 	ident, err := conn.Refresh.Refresh(ctx, scopeSet(t.Scopes).connectorScopes(), identityFromClaims(t.Claims, t.ConnectorData))
 	if errors.Is(err, connector.ErrUserGone) {
-		return storage.Claims{}, nil, oauth2.InvalidGrant("the user may no longer log in")
+		return storage.Claims{}, nil, err
 	}
 	if errors.Is(err, connector.ErrUnavailable) {
 		// The token stays valid: the client retries once the upstream is back.
@@ -187,6 +190,21 @@ func (g *refreshGrant) reload(ctx context.Context, t storage.RefreshToken) (stor
 		return storage.Claims{}, nil, fmt.Errorf("connector %s refresh: %w", t.ConnectorID, err)
 	}
 	return claimsFromIdentity(ident), ident.ConnectorData, nil
+}
+
+// userGone ends the family of a token whose connector (a directory, an
+// upstream provider) says the person may no longer log in: every refresh
+// token of the login and the access tokens carrying its grant stop working.
+func (g *refreshGrant) userGone(ctx context.Context, t storage.RefreshToken, now time.Time) error {
+	rec := audit.Record{Event: audit.FamilyRevoked, Subject: subject.Encode(t.Claims.UserID, t.ConnectorID), ConnectorID: t.ConnectorID,
+		ClientID: t.ClientID, Reason: "the connector refused the refresh"}
+	if err := g.store.RevokeGrant(ctx, t.FamilyID, now.Add(g.revokeFor)); err != nil {
+		rec.Result = audit.ResultError
+		g.audit.Log(ctx, rec)
+		return err
+	}
+	g.audit.Log(ctx, rec)
+	return oauth2.InvalidGrant("the user may no longer log in")
 }
 
 // narrowScopes allows a refresh to ask for a subset of the granted scopes.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net/http"
 	"net/url"
 	"sync"
 	"testing"
@@ -121,6 +122,15 @@ func TestRefreshPicksUpChangesAndDeletion(t *testing.T) {
 	e.users.remove("jane@example.com")
 	if st, body := e.refresh(body["refresh_token"].(string)); st != 400 || body["error"] != "invalid_grant" {
 		t.Errorf("refresh of a deleted user: %d %v", st, body)
+	}
+	// The refusal ended the family: the token stays refused when the
+	// user comes back, and so does the access token of the family.
+	e.users.set("jane@example.com", defaultUsers().users["jane@example.com"])
+	if st, again := e.refresh(body["refresh_token"].(string)); st != 400 || again["error"] != "invalid_grant" {
+		t.Errorf("refresh after the family ended: %d %v", st, again)
+	}
+	if st, _ := e.userinfo(body["access_token"].(string)); st != http.StatusUnauthorized {
+		t.Errorf("userinfo with the ended family's access token: %d", st)
 	}
 }
 

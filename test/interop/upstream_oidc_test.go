@@ -265,10 +265,15 @@ func TestUpstreamOIDC(t *testing.T) {
 		}
 		logBefore, _ := os.ReadFile(tp.LogFile)
 		op.control(t, "disable", "jane")
-		defer op.control(t, "enable", "jane")
 		st, rb := token(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+		op.control(t, "enable", "jane")
 		if st != http.StatusBadRequest || rb["error"] != "invalid_grant" {
 			t.Errorf("refresh after the provider disabled jane: %d %v, want invalid_grant", st, rb)
+		}
+		// The refusal ended torii's token family: jane enabled again upstream
+		// does not bring the old torii refresh token back.
+		if st, rb := token(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}); st != http.StatusBadRequest || rb["error"] != "invalid_grant" {
+			t.Errorf("refresh of the ended family: %d %v, want invalid_grant", st, rb)
 		}
 		logAll, _ := os.ReadFile(tp.LogFile)
 		if strings.Contains(string(logAll), rt) || strings.Contains(string(logAll[len(logBefore):]), "upstream-client-secret") {
