@@ -29,6 +29,16 @@ func (c *Connector) openRefresh(data []byte) (string, error) {
 	if len(data) == 0 {
 		return "", nil
 	}
+	if data[0] == '{' {
+		// Dex's own connector data ({"RefreshToken": base64}), in refresh
+		// tokens imported from Dex (torii import-dex): read once, sealed
+		// when the refresh stores it again.
+		var dex struct{ RefreshToken []byte }
+		if err := json.Unmarshal(data, &dex); err != nil {
+			return "", err
+		}
+		return string(dex.RefreshToken), nil
+	}
 	b, err := c.box.Open(data)
 	if err != nil {
 		return "", err
@@ -72,9 +82,12 @@ func (c *Connector) Refresh(ctx context.Context, s connector.Scopes, prev connec
 		return connector.Identity{}, c.unavailable(ctx, "refreshing at the provider", err)
 	}
 	next := prev
-	if tok.RefreshToken != "" && tok.RefreshToken != rt {
-		next.ConnectorData = c.sealRefresh(tok.RefreshToken)
+	if tok.RefreshToken != "" {
+		rt = tok.RefreshToken
 	}
+	// Sealed again even when unchanged, so data imported from Dex does not
+	// stay in the clear.
+	next.ConnectorData = c.sealRefresh(rt)
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" && !c.cfg.GetUserInfo {
 		// An ID token is optional in a refresh response: the provider

@@ -60,8 +60,12 @@ func TestRefresh(t *testing.T) {
 		c := newConn(t, op, nil)
 		id := start(t, c)
 		next, err := c.Refresh(bg, offline, id)
-		if err != nil || next.Email != id.Email || !bytes.Equal(next.ConnectorData, id.ConnectorData) {
-			t.Errorf("Refresh = %+v, %v", next, err)
+		if err != nil || next.Email != id.Email {
+			t.Fatalf("Refresh = %+v, %v", next, err)
+		}
+		before, _ := c.openRefresh(id.ConnectorData)
+		if after, err := c.openRefresh(next.ConnectorData); err != nil || after != before || after == "" {
+			t.Errorf("the unrotated upstream token changed: %q -> %q (%v)", before, after, err)
 		}
 	})
 	t.Run("upstream refusal is ErrUserGone", func(t *testing.T) {
@@ -105,6 +109,22 @@ func TestRefresh(t *testing.T) {
 		defer op.set(func(op *fakeOP) { op.down = false })
 		if _, err := c.Refresh(bg, offline, id); !errors.Is(err, connector.ErrUnavailable) {
 			t.Errorf("err = %v, want ErrUnavailable", err)
+		}
+	})
+	t.Run("connector data of a Dex login (import-dex) is read and sealed", func(t *testing.T) {
+		c := newConn(t, op, nil)
+		op.set(func(op *fakeOP) { op.refreshes["dex-upstream-rt"] = grant{claims: op.idClaims(nil)} })
+		// Dex's oidc connector data: {"RefreshToken": base64 of the token}.
+		dexData := []byte(`{"RefreshToken":"ZGV4LXVwc3RyZWFtLXJ0"}`)
+		next, err := c.Refresh(bg, offline, connector.Identity{UserID: "user-1", ConnectorData: dexData})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(next.ConnectorData, []byte("RefreshToken")) || bytes.Equal(next.ConnectorData, dexData) {
+			t.Errorf("connector data %q not sealed", next.ConnectorData)
+		}
+		if rt, err := c.openRefresh(next.ConnectorData); err != nil || rt != "dex-upstream-rt" {
+			t.Errorf("sealed data opens to %q, %v", rt, err)
 		}
 	})
 	t.Run("connector data sealed with another secret is refused", func(t *testing.T) {
