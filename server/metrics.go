@@ -179,6 +179,7 @@ func (m *Metrics) gc(res storage.GCResult, err error) {
 	m.gcRemoved.WithLabelValues("revoked_grants").Add(float64(res.RevokedGrants))
 	m.gcRemoved.WithLabelValues("throttle_counters").Add(float64(res.ThrottleCounters))
 	m.gcRemoved.WithLabelValues("sessions").Add(float64(res.Sessions))
+	m.gcRemoved.WithLabelValues("device_requests").Add(float64(res.DeviceRequests))
 }
 
 // sessionsCounted records a count of live sessions from storage.

@@ -344,10 +344,11 @@ func collect(ctx context.Context, c Config) {
 	switch {
 	case err != nil && ctx.Err() == nil:
 		c.Logger.WarnContext(ctx, "garbage collection failed", "err", err)
-	case err == nil && res.AuthRequests+res.AuthCodes+res.RefreshTokens+res.RevokedGrants+res.Sessions > 0:
+	case err == nil && res.AuthRequests+res.AuthCodes+res.RefreshTokens+res.RevokedGrants+res.Sessions+res.DeviceRequests > 0:
 		c.Logger.InfoContext(ctx, "garbage collected",
 			"auth_requests", res.AuthRequests, "auth_codes", res.AuthCodes,
-			"refresh_tokens", res.RefreshTokens, "revoked_grants", res.RevokedGrants, "sessions", res.Sessions)
+			"refresh_tokens", res.RefreshTokens, "revoked_grants", res.RevokedGrants, "sessions", res.Sessions,
+			"device_requests", res.DeviceRequests)
 	}
 }
 

@@ -141,6 +141,7 @@ type GCResult struct {
 	// ThrottleCounters are expired login-throttle counters.
 	ThrottleCounters int64
 	Sessions         int64
+	DeviceRequests   int64
 }
 
 // Storage is implemented by every backend. Update functions run inside the
@@ -153,6 +154,7 @@ type Storage interface {
 	RefreshLister
 	ThrottleStore
 	SessionStore
+	DeviceStore
 
 	Close() error
 	// Ping reports whether the backend is reachable (readiness).
@@ -188,6 +190,7 @@ type Storage interface {
 	UpdateKeys(ctx context.Context, update func(Keys) (Keys, error)) error
 
 	// GarbageCollect removes auth requests, codes, refresh tokens,
-	// revoked-grant records and sessions whose Expiry is before now.
+	// revoked-grant records, sessions and device requests whose Expiry is
+	// before now.
 	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
 }

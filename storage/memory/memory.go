@@ -27,6 +27,9 @@ type Storage struct {
 	clients       map[string]storage.Client
 	passwords     map[string]storage.Password // by storage.PasswordKey
 	throttle      map[string]storage.ThrottleCounter
+	devices       map[string]storage.DeviceRequest
+	// deviceUserCodes maps a user-code hash to its request's ID.
+	deviceUserCodes map[string]string
 }
 
 var _ storage.Storage = (*Storage)(nil)
@@ -42,6 +45,9 @@ func New() *Storage {
 		passwords:     map[string]storage.Password{},
 		throttle:      map[string]storage.ThrottleCounter{},
 		sessions:      map[string]storage.Session{},
+		devices:       map[string]storage.DeviceRequest{},
+
+		deviceUserCodes: map[string]string{},
 	}
 }
 
@@ -151,6 +157,13 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		if until.Before(now) {
 			delete(s.revokedGrants, id)
 			res.RevokedGrants++
+		}
+	}
+	for id, d := range s.devices {
+		if d.Expiry.Before(now) {
+			delete(s.devices, id)
+			delete(s.deviceUserCodes, d.UserCode)
+			res.DeviceRequests++
 		}
 	}
 	for k, c := range s.throttle {

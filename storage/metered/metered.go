@@ -233,3 +233,31 @@ func (s *Storage) CountSessions(ctx context.Context, now time.Time) (int64, erro
 	s.observe("count_sessions", t, err)
 	return n, err
 }
+
+func (s *Storage) CreateDeviceRequest(ctx context.Context, d storage.DeviceRequest) error {
+	t := time.Now()
+	err := s.Storage.CreateDeviceRequest(ctx, d)
+	s.observe("create_device_request", t, err)
+	return err
+}
+
+func (s *Storage) GetDeviceRequest(ctx context.Context, id string) (storage.DeviceRequest, error) {
+	t := time.Now()
+	d, err := s.Storage.GetDeviceRequest(ctx, id)
+	s.observe("get_device_request", t, err)
+	return d, err
+}
+
+func (s *Storage) GetDeviceRequestByUserCode(ctx context.Context, userCode string) (storage.DeviceRequest, error) {
+	t := time.Now()
+	d, err := s.Storage.GetDeviceRequestByUserCode(ctx, userCode)
+	s.observe("get_device_request_by_user_code", t, err)
+	return d, err
+}
+
+func (s *Storage) UpdateDeviceRequest(ctx context.Context, id string, update func(storage.DeviceRequest) (storage.DeviceRequest, error)) error {
+	t := time.Now()
+	var own error
+	err := s.Storage.UpdateDeviceRequest(ctx, id, track(update, &own))
+	return s.update("update_device_request", t, own, err)
+}

@@ -52,6 +52,7 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		{"revoked_grants", &res.RevokedGrants},
 		{"throttle_counters", &res.ThrottleCounters},
 		{"sessions", &res.Sessions},
+		{"device_requests", &res.DeviceRequests},
 	}
 	for _, t := range tables {
 		sql := `DELETE FROM ` + t.table + ` WHERE id IN (

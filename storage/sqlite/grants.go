@@ -119,6 +119,7 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 		{"revoked_grants", "expiry IS NULL OR expiry < ?", &res.RevokedGrants},
 		{"throttle_counters", "expiry < ?", &res.ThrottleCounters},
 		{"sessions", "expiry IS NULL OR expiry < ?", &res.Sessions},
+		{"device_requests", "expiry IS NULL OR expiry < ?", &res.DeviceRequests},
 	}
 	cutoff := now.UnixMicro()
 	for _, t := range targets {

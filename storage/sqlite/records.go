@@ -16,6 +16,7 @@ type kinds struct {
 	clients      kind[storage.Client]
 	passwords    kind[storage.Password]
 	sessions     kind[storage.Session]
+	devices      kind[storage.DeviceRequest]
 }
 
 func newKinds() kinds {
@@ -41,6 +42,7 @@ func newKinds() kinds {
 		sessions: newKind("sessions", []string{
 			"id", "connector_id", "user_id", "created_at", "data", "expiry",
 		}, sessionArgs, scanSession),
+		devices: newDeviceKind(),
 	}
 }
 
@@ -163,11 +165,12 @@ func (k *kinds) prepare(ctx context.Context, writer, reader *sql.DB) error {
 		k.clients.prepare(ctx, writer, reader),
 		k.passwords.prepare(ctx, writer, reader),
 		k.sessions.prepare(ctx, writer, reader),
+		k.devices.prepare(ctx, writer, reader),
 	)
 }
 
 func (k *kinds) close() error {
-	return errors.Join(k.authRequests.close(), k.authCodes.close(), k.refresh.close(), k.clients.close(), k.passwords.close(), k.sessions.close())
+	return errors.Join(k.authRequests.close(), k.authCodes.close(), k.refresh.close(), k.clients.close(), k.passwords.close(), k.sessions.close(), k.devices.close())
 }
 
 // decodeAll decodes pairs of (JSON text, destination).
