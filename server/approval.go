@@ -62,6 +62,9 @@ func (f *authFlow) approval(w http.ResponseWriter, r *http.Request) {
 	case "approve":
 		f.complete(w, r, ar)
 	case "rejected":
+		if f.reject(w, r, ar) {
+			return
+		}
 		if err := f.store.DeleteAuthRequest(r.Context(), ar.ID); err != nil {
 			f.storageErrorPage(w, r, err)
 			return

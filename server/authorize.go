@@ -35,7 +35,10 @@ type authFlow struct {
 	// (Dex's oauth2.alwaysShowLoginScreen).
 	alwaysChooser bool
 	// completions end an approved login, by response type (see complete).
-	completions  map[string]completion
+	completions map[string]completion
+	// rejections end a login the person refused, by response type; the
+	// code flow has none (access_denied goes to the redirect URI).
+	rejections   map[string]completion
 	authReqTTL   time.Duration
 	unstartedTTL time.Duration
 	pkceMethods  []string // nil: S256, and plain for confidential clients

@@ -32,7 +32,9 @@ type Config struct {
 	PasswordConnector string
 
 	// GrantTypes allowed at /token (authorization_code, refresh_token,
-	// password); empty means all of them.
+	// password, client_credentials, the device code URN); empty means
+	// Dex's default: all but client_credentials (password only with
+	// PasswordConnector).
 	GrantTypes []string
 
 	// PKCEMethods is oauth2.pkce.codeChallengeMethodsSupported. Unset:
@@ -97,6 +99,9 @@ type Expiry struct {
 	// login page is shown (default 10m, at most AuthRequests).
 	UnstartedAuthRequests time.Duration
 	RefreshTokens         RefreshExpiry
+	// DeviceRequests is how long a device code and its user code live
+	// (default 5m, Dex's expiry.deviceRequests).
+	DeviceRequests time.Duration
 }
 
 // RefreshExpiry is Dex's expiry.refreshTokens block.

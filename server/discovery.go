@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/torii-idp/torii/server/oauth2"
@@ -63,7 +64,12 @@ func discoveryDocument(iss issuer, algs []string, grants []string, pkceMethods [
 	if pkceMethods == nil {
 		pkceMethods = []string{"S256", "plain"} // plain for confidential clients
 	}
+	device := ""
+	if slices.Contains(grants, grantDeviceCode) {
+		device = iss.absolute("/device/code")
+	}
 	return oauth2.Discovery{
+		DeviceAuthorizationEndpoint:       device,
 		Issuer:                            iss.URL,
 		AuthorizationEndpoint:             iss.absolute("/auth"),
 		TokenEndpoint:                     iss.absolute("/token"),

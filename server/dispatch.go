@@ -83,6 +83,16 @@ func (f *authFlow) connectorLogin(w http.ResponseWriter, r *http.Request, ar sto
 	redirect(w, u)
 }
 
+// reject hands a refused login to the rejection of its kind; false means
+// there is none (the code flow redirects access_denied itself).
+func (f *authFlow) reject(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest) bool {
+	if len(ar.ResponseTypes) != 1 || f.rejections[ar.ResponseTypes[0]] == nil {
+		return false
+	}
+	f.rejections[ar.ResponseTypes[0]](w, r, ar)
+	return true
+}
+
 // complete hands an approved login to the completion of its kind, chosen
 // by the auth request's response type ("code": issue an authorization
 // code; the device flow registers its own to approve a device request).

@@ -38,6 +38,8 @@ type pageData struct {
 	ShowRememberMe, RememberMe                                                 bool
 	Scopes                                                                     []string
 	Connectors                                                                 []connectorLink
+	// UserCode is the device flow's code (device pages).
+	UserCode string
 }
 
 type connectorLink struct{ Name, URL string }

@@ -24,7 +24,7 @@ var (
 		"ui_locales", "id_token_hint", "acr_values", "claims", "request", "request_uri"}
 	tokenParams = []string{"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope",
 		"username", "password", "client_id", "client_secret",
-		"connector_id", "subject_token", "subject_token_type", "requested_token_type", "audience"}
+		"connector_id", "subject_token", "subject_token_type", "requested_token_type", "audience", "device_code"}
 )
 
 // checkParams refuses a value longer than maxParamLen and any of the

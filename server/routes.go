@@ -44,10 +44,11 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		grants[grantPassword] = &passwordGrant{conn: pc, logins: logins, ips: ips, clients: clients, minter: m, refresh: ri, now: c.Now}
 	}
 	grants[grantClientCredentials] = &clientCredentialsGrant{minter: m}
+	grants[grantDeviceCode] = &deviceGrant{store: c.Storage, minter: m, refresh: ri, canRefresh: canRefresh, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger, audit: c.Audit}
 	grants[grantTokenExchange] = &tokenExchangeGrant{connectors: byID, clients: clients, minter: m, now: c.Now, metrics: c.Metrics, audit: c.Audit}
 	grants = enabledGrants(grants, c.GrantTypes)
 	var grantNames []string
-	for _, g := range []string{grantAuthorizationCode, grantRefreshToken, grantPassword, grantClientCredentials, grantTokenExchange} {
+	for _, g := range []string{grantAuthorizationCode, grantRefreshToken, grantPassword, grantClientCredentials, grantTokenExchange, grantDeviceCode} {
 		if grants[g] != nil {
 			grantNames = append(grantNames, g)
 		}
@@ -63,7 +64,8 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		logins: logins, ips: ips, responseTypes: c.ResponseTypes, skipApproval: c.SkipApprovalScreen, alwaysChooser: c.AlwaysShowLoginScreen,
 		authReqTTL: c.Expiry.AuthRequests, unstartedTTL: c.Expiry.UnstartedAuthRequests, pkceMethods: c.PKCEMethods, now: c.Now, log: c.Logger, audit: c.Audit,
 	}
-	flow.completions = map[string]completion{"code": flow.issueCode}
+	flow.completions = map[string]completion{"code": flow.issueCode, responseTypeDevice: flow.approveDevice}
+	flow.rejections = map[string]completion{responseTypeDevice: flow.denyDevice}
 	verifier := &tokenVerifier{issuer: iss, signer: sig, store: c.Storage, now: c.Now}
 	flow.verify = verifier
 	flow.promptNone = c.PromptNoneWithoutSession
@@ -78,6 +80,8 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 	ui := &userinfoHandler{verifier: verifier, log: c.Logger}
 	introspect := &introspectHandler{auth: auth, verifier: verifier, store: c.Storage, refresh: rg, minter: m, now: c.Now, log: c.Logger, audit: c.Audit}
 	revoke := &revokeHandler{auth: auth, verifier: verifier, store: c.Storage, now: c.Now, accessTTL: c.Expiry.IDTokens, log: c.Logger, audit: c.Audit}
+	device := &deviceCodeHandler{issuer: iss, auth: auth, clients: clients, store: c.Storage, ttl: c.Expiry.DeviceRequests,
+		enabled: grants[grantDeviceCode] != nil, throttle: logins.throttle, ips: ips, now: c.Now, log: c.Logger}
 	keys := &keysHandler{signer: sig, log: c.Logger}
 	health := &healthHandler{store: c.Storage, signer: sig, draining: sh.draining}
 	cors := corsPolicy{origins: c.AllowedOrigins}
@@ -110,6 +114,11 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		route(http.MethodGet, "/auth/{connector}/login", flow.login)
 		route(http.MethodPost, "/auth/{connector}/login", flow.login)
 		route(http.MethodGet, callbackPath, flow.callback)
+		route(http.MethodPost, "/device/code", device.ServeHTTP, cors.wrap)
+		route(http.MethodOptions, "/device/code", noContent, cors.wrap)
+		route(http.MethodGet, "/device", flow.deviceEntry)
+		route(http.MethodPost, "/device/auth/verify_code", flow.deviceVerify)
+		route(http.MethodGet, "/device/callback", flow.deviceCallback)
 		route(http.MethodGet, "/approval", flow.approval)
 		route(http.MethodPost, "/approval", flow.approval)
 		route(http.MethodGet, "/healthz", health.live)

@@ -278,11 +278,12 @@ func (c *Config) setDefaults() {
 	def(&c.Expiry.IDTokens, 24*time.Hour)
 	def(&c.Expiry.AuthRequests, 24*time.Hour)
 	def(&c.Expiry.RefreshTokens.ReuseInterval, 3*time.Second)
+	def(&c.Expiry.DeviceRequests, 5*time.Minute)
 	if len(c.ResponseTypes) == 0 {
 		c.ResponseTypes = []string{"code"}
 	}
 	if len(c.GrantTypes) == 0 {
-		c.GrantTypes = []string{grantAuthorizationCode, grantRefreshToken}
+		c.GrantTypes = []string{grantAuthorizationCode, grantRefreshToken, grantDeviceCode}
 		if c.PasswordConnector != "" {
 			c.GrantTypes = append(c.GrantTypes, grantPassword)
 		}

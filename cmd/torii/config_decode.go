@@ -191,9 +191,10 @@ func (c *Config) decodeExpiry(n *yaml.Node, path string) {
 	d := c.d
 	e := &c.Expiry
 	d.mapping(n, path, fields{
-		"signingKeys":  func(n *yaml.Node, p string) { e.SigningKeys = d.duration(n, p) },
-		"idTokens":     func(n *yaml.Node, p string) { e.IDTokens = d.duration(n, p) },
-		"authRequests": func(n *yaml.Node, p string) { e.AuthRequests = d.duration(n, p) },
+		"signingKeys":    func(n *yaml.Node, p string) { e.SigningKeys = d.duration(n, p) },
+		"idTokens":       func(n *yaml.Node, p string) { e.IDTokens = d.duration(n, p) },
+		"authRequests":   func(n *yaml.Node, p string) { e.AuthRequests = d.duration(n, p) },
+		"deviceRequests": func(n *yaml.Node, p string) { e.DeviceRequests = d.duration(n, p) },
 		"refreshTokens": func(n *yaml.Node, p string) {
 			r := &e.RefreshTokens
 			d.mapping(n, p, fields{
@@ -203,9 +204,7 @@ func (c *Config) decodeExpiry(n *yaml.Node, path string) {
 				"absoluteLifetime":  func(n *yaml.Node, p string) { r.AbsoluteLifetime = d.duration(n, p) },
 			}, nil)
 		},
-	}, map[string]string{
-		"deviceRequests": "expiry.deviceRequests (the device authorization flow)",
-	})
+	}, nil)
 }
 
 func (c *Config) decodeSigner(n *yaml.Node, path string) {
@@ -230,8 +229,6 @@ func unsupportedGrant(t string) string {
 	switch t {
 	case "implicit":
 		return "the implicit flow"
-	case "urn:ietf:params:oauth:grant-type:device_code":
-		return "the device authorization grant"
 	}
 	return ""
 }
@@ -257,7 +254,8 @@ func (c *Config) decodeOAuth2(n *yaml.Node, path string) {
 				t := d.str(item, p)
 				switch {
 				case t == "authorization_code" || t == "refresh_token" || t == "password" || t == "client_credentials" ||
-					t == "urn:ietf:params:oauth:grant-type:token-exchange":
+					t == "urn:ietf:params:oauth:grant-type:token-exchange" ||
+					t == "urn:ietf:params:oauth:grant-type:device_code":
 					o.GrantTypes = append(o.GrantTypes, t)
 				case unsupportedGrant(t) != "":
 					d.errorf(item, p, "torii does not support grant type %q (%s)", t, unsupportedGrant(t))
