@@ -148,6 +148,15 @@ type Client struct {
 	// from the client_credentials grant (Dex master's
 	// clientCredentialsClaims.groups).
 	ClientCredentialsGroups []string
+	// Per-client lifetimes (torii's keys: Dex has none, dexidp/dex#3557,
+	// #1792); zero means the global value. IDTokenLifetime bounds the
+	// client's ID and access tokens (at most Expiry.IDTokens, for which
+	// the signing keys are kept); RefreshTokenLifetime and
+	// RefreshTokenValidIfNotUsedFor replace expiry.refreshTokens'
+	// absoluteLifetime and validIfNotUsedFor for its refresh tokens.
+	IDTokenLifetime               time.Duration
+	RefreshTokenLifetime          time.Duration
+	RefreshTokenValidIfNotUsedFor time.Duration
 }
 
 // WebConfig customizes the pages (Dex's frontend block, subset).

@@ -90,9 +90,9 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 			if t.RotatedAt.IsZero() {
 				t.RotatedAt = now
 			}
-			t.Expiry = g.refresh.rotatedExpiry(t, now)
+			t.Expiry = rotatedExpiryOf(g.refresh.policyOf(client), t, now)
 		} else {
-			t.Expiry = g.refresh.expiry(t.FamilyCreatedAt, now)
+			t.Expiry = expiryOf(g.refresh.policyOf(client), t.FamilyCreatedAt, now)
 		}
 		return t, nil
 	}
@@ -106,7 +106,7 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 		full := gi
 		full.scopes = tok.Scopes
 		var next storage.RefreshToken
-		resp.RefreshToken, next = g.refresh.build(full, data, tok.FamilyCreatedAt)
+		resp.RefreshToken, next = g.refresh.build(g.refresh.policyOf(client), full, data, tok.FamilyCreatedAt)
 		err = storage.RotateRefresh(ctx, g.store, id, next, update)
 		if err != nil {
 			resp.RefreshToken = ""
@@ -136,7 +136,7 @@ func (g *refreshGrant) check(t storage.RefreshToken, client Client, now time.Tim
 	if !t.RotatedAt.IsZero() && now.Sub(t.RotatedAt) > g.refresh.policy.ReuseInterval {
 		return errRefreshReplayed
 	}
-	p := g.refresh.policy
+	p := g.refresh.policyOf(client)
 	if p.AbsoluteLifetime > 0 && now.Sub(t.FamilyCreatedAt) > p.AbsoluteLifetime {
 		return oauth2.InvalidGrant("the refresh token has expired")
 	}

@@ -103,13 +103,17 @@ func (h *introspectHandler) refreshToken(ctx context.Context, tok string) (*intr
 	now := h.now()
 	// The same rules the refresh grant applies: rotated, idle or past the
 	// absolute lifetime is inactive.
-	if h.refresh.check(t, Client{ID: t.ClientID}, now) != nil {
+	client, known, err := h.minter.clients.get(ctx, t.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	if !known || h.refresh.check(t, client, now) != nil {
 		return nil, nil
 	}
 	if !t.Expiry.IsZero() && !now.Before(t.Expiry) {
 		return nil, nil
 	}
-	claims := h.minter.baseClaims(grantInfo{clientID: t.ClientID, scopes: scopeSet(t.Scopes), claims: t.Claims, connectorID: t.ConnectorID}, now)
+	claims := h.minter.baseClaims(grantInfo{clientID: t.ClientID, scopes: scopeSet(t.Scopes), claims: t.Claims, connectorID: t.ConnectorID}, now, h.minter.ttl)
 	out := &introspection{
 		Active: true, ClientID: t.ClientID, Subject: subject.Encode(t.Claims.UserID, t.ConnectorID),
 		Scope: strings.Join(t.Scopes, " "), IssuedAt: t.CreatedAt.Unix(), NotBefore: t.CreatedAt.Unix(),

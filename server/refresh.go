@@ -13,6 +13,32 @@ type refreshIssuer struct {
 	store  storage.Storage
 	policy RefreshExpiry
 	now    func() time.Time
+	// clients finds a client's own lifetimes (nil: global ones only).
+	clients *clientLookup
+}
+
+// policyOf is the global policy with the client's own lifetimes.
+func (ri *refreshIssuer) policyOf(c Client) RefreshExpiry {
+	p := ri.policy
+	if c.RefreshTokenLifetime > 0 {
+		p.AbsoluteLifetime = c.RefreshTokenLifetime
+	}
+	if c.RefreshTokenValidIfNotUsedFor > 0 {
+		p.ValidIfNotUsedFor = c.RefreshTokenValidIfNotUsedFor
+	}
+	return p
+}
+
+// policyFor is policyOf the client with this ID.
+func (ri *refreshIssuer) policyFor(ctx context.Context, clientID string) (RefreshExpiry, error) {
+	if ri.clients == nil {
+		return ri.policy, nil
+	}
+	c, _, err := ri.clients.get(ctx, clientID)
+	if err != nil {
+		return RefreshExpiry{}, err
+	}
+	return ri.policyOf(c), nil
 }
 
 // rotatedRetention is how long a rotated token is remembered so that its
@@ -22,12 +48,12 @@ const rotatedRetention = 7 * 24 * time.Hour
 
 // expiry is when a token last used at lastUsed in a family started at
 // familyStart stops being valid (zero: never).
-func (ri *refreshIssuer) expiry(familyStart, lastUsed time.Time) time.Time {
+func expiryOf(p RefreshExpiry, familyStart, lastUsed time.Time) time.Time {
 	var exp time.Time
-	if d := ri.policy.AbsoluteLifetime; d > 0 {
+	if d := p.AbsoluteLifetime; d > 0 {
 		exp = familyStart.Add(d)
 	}
-	if d := ri.policy.ValidIfNotUsedFor; d > 0 {
+	if d := p.ValidIfNotUsedFor; d > 0 {
 		if idle := lastUsed.Add(d); exp.IsZero() || idle.Before(exp) {
 			exp = idle
 		}
@@ -37,12 +63,12 @@ func (ri *refreshIssuer) expiry(familyStart, lastUsed time.Time) time.Time {
 
 // rotatedExpiry is how long a rotated row is kept: at least the reuse
 // window, and long enough to catch a replay.
-func (ri *refreshIssuer) rotatedExpiry(t storage.RefreshToken, now time.Time) time.Time {
+func rotatedExpiryOf(p RefreshExpiry, t storage.RefreshToken, now time.Time) time.Time {
 	keep := now.Add(rotatedRetention)
-	if exp := ri.expiry(t.FamilyCreatedAt, now); !exp.IsZero() && exp.Before(keep) {
+	if exp := expiryOf(p, t.FamilyCreatedAt, now); !exp.IsZero() && exp.Before(keep) {
 		keep = exp
 	}
-	if min := now.Add(ri.policy.ReuseInterval); keep.Before(min) {
+	if min := now.Add(p.ReuseInterval); keep.Before(min) {
 		keep = min
 	}
 	return keep
@@ -50,7 +76,11 @@ func (ri *refreshIssuer) rotatedExpiry(t storage.RefreshToken, now time.Time) ti
 
 // issue stores a new refresh token of family g.grantID and returns its value.
 func (ri *refreshIssuer) issue(ctx context.Context, g grantInfo, connectorData []byte, familyStart time.Time) (string, error) {
-	tok, row := ri.build(g, connectorData, familyStart)
+	p, err := ri.policyFor(ctx, g.clientID)
+	if err != nil {
+		return "", err
+	}
+	tok, row := ri.build(p, g, connectorData, familyStart)
 	if err := ri.store.CreateRefresh(ctx, row); err != nil {
 		return "", err
 	}
@@ -58,8 +88,8 @@ func (ri *refreshIssuer) issue(ctx context.Context, g grantInfo, connectorData [
 }
 
 // build makes a new refresh token of family g.grantID: its value and the
-// row to store (keyed by the value's hash).
-func (ri *refreshIssuer) build(g grantInfo, connectorData []byte, familyStart time.Time) (string, storage.RefreshToken) {
+// row to store (keyed by the value's hash), under the client's policy p.
+func (ri *refreshIssuer) build(p RefreshExpiry, g grantInfo, connectorData []byte, familyStart time.Time) (string, storage.RefreshToken) {
 	now := ri.now()
 	tok := newToken()
 	return tok, storage.RefreshToken{
@@ -74,7 +104,7 @@ func (ri *refreshIssuer) build(g grantInfo, connectorData []byte, familyStart ti
 		FamilyCreatedAt: familyStart,
 		CreatedAt:       now,
 		LastUsed:        now,
-		Expiry:          ri.expiry(familyStart, now),
+		Expiry:          expiryOf(p, familyStart, now),
 		AuthTime:        g.authTime,
 		SessionID:       g.sessionID,
 	}

@@ -32,7 +32,7 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 	}
 	ips := ipResolver{header: c.ClientIP.Header, trusted: c.ClientIP.TrustedProxies}
 	m := &minter{issuer: iss, signer: sig, ttl: c.Expiry.IDTokens, now: c.Now, clients: clients, audit: c.Audit}
-	ri := &refreshIssuer{store: c.Storage, policy: c.Expiry.RefreshTokens, now: c.Now}
+	ri := &refreshIssuer{store: c.Storage, policy: c.Expiry.RefreshTokens, now: c.Now, clients: clients}
 	canRefresh := func(id string) bool { cn, ok := byID[id]; return ok && cn.Refresh != nil }
 
 	rg := &refreshGrant{store: c.Storage, minter: m, refresh: ri, connectors: byID, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger, metrics: c.Metrics, audit: c.Audit}

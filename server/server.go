@@ -215,6 +215,16 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("client %q is listed twice", cl.ID))
 		}
 		seen[cl.ID] = true
+		globalID := c.Expiry.IDTokens
+		if globalID <= 0 {
+			globalID = 24 * time.Hour
+		}
+		switch {
+		case cl.IDTokenLifetime < 0 || cl.RefreshTokenLifetime < 0 || cl.RefreshTokenValidIfNotUsedFor < 0:
+			errs = append(errs, fmt.Errorf("client %q: token lifetimes must not be negative", cl.ID))
+		case cl.IDTokenLifetime > globalID:
+			errs = append(errs, fmt.Errorf("client %q: idTokenLifetime %s is longer than expiry.idTokens %s (signing keys are kept only that long)", cl.ID, cl.IDTokenLifetime, globalID))
+		}
 		if !cl.Public && cl.Secret == "" {
 			errs = append(errs, fmt.Errorf("client %q is confidential but has no secret", cl.ID))
 		}

@@ -109,11 +109,19 @@ type grantInfo struct {
 	grantType string // for the audit record
 }
 
-func (m *minter) baseClaims(g grantInfo, now time.Time) idTokenClaims {
+// ttlFor is the lifetime of the client's ID and access tokens.
+func (m *minter) ttlFor(c Client) time.Duration {
+	if c.IDTokenLifetime > 0 && c.IDTokenLifetime < m.ttl {
+		return c.IDTokenLifetime
+	}
+	return m.ttl
+}
+
+func (m *minter) baseClaims(g grantInfo, now time.Time, ttl time.Duration) idTokenClaims {
 	c := idTokenClaims{
 		Issuer:   m.issuer.URL,
 		Subject:  subject.Encode(g.claims.UserID, g.connectorID),
-		Expiry:   now.Add(m.ttl).Unix(),
+		Expiry:   now.Add(ttl).Unix(),
 		IssuedAt: now.Unix(),
 	}
 	if !g.authTime.IsZero() {
@@ -167,7 +175,8 @@ func (m *minter) mint(ctx context.Context, g grantInfo) (*oauth2.TokenResponse, 
 		return nil, err
 	}
 	now := m.now()
-	at := m.baseClaims(g, now)
+	ttl := m.ttlFor(client)
+	at := m.baseClaims(g, now, ttl)
 	at.Audience = audience{g.clientID}
 	at.AuthorizedParty = ""
 	at.TokenUse = tokenUseAccess
@@ -177,7 +186,7 @@ func (m *minter) mint(ctx context.Context, g grantInfo) (*oauth2.TokenResponse, 
 	if err != nil {
 		return nil, err
 	}
-	id := m.baseClaims(g, now)
+	id := m.baseClaims(g, now, ttl)
 	id.Nonce = g.nonce
 	if g.sessionID != "" {
 		id.SessionID = g.sessionID
@@ -195,7 +204,7 @@ func (m *minter) mint(ctx context.Context, g grantInfo) (*oauth2.TokenResponse, 
 	return &oauth2.TokenResponse{
 		AccessToken: access,
 		TokenType:   "bearer",
-		ExpiresIn:   int64(m.ttl / time.Second),
+		ExpiresIn:   int64(ttl / time.Second),
 		IDToken:     idToken,
 		Scope:       strings.Join(g.scopes, " "),
 	}, nil

@@ -341,6 +341,10 @@ func (c *Config) decodeClients(n *yaml.Node, path string) {
 			"promptNoneWithoutSession": func(n *yaml.Node, p string) {
 				cl.PromptNoneWithoutSession = d.oneOf(n, p, server.PromptNoneShowLogin, server.PromptNoneLoginRequired)
 			},
+			// torii's per-client lifetimes (Dex has none; dexidp/dex#3557).
+			"idTokenLifetime":               func(n *yaml.Node, p string) { cl.IDTokenLifetime = d.duration(n, p) },
+			"refreshTokenLifetime":          func(n *yaml.Node, p string) { cl.RefreshTokenLifetime = d.duration(n, p) },
+			"refreshTokenValidIfNotUsedFor": func(n *yaml.Node, p string) { cl.RefreshTokenValidIfNotUsedFor = d.duration(n, p) },
 			"clientCredentialsClaims": func(n *yaml.Node, p string) {
 				d.mapping(n, p, fields{
 					"groups": func(n *yaml.Node, p string) { cl.ClientCredentialsGroups = d.strList(n, p) },

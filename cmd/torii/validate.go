@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/torii-idp/torii/connector/static"
 	"github.com/torii-idp/torii/server"
@@ -132,6 +134,9 @@ func (c *Config) validateClients() {
 			if !env { // an unset secretEnv is already reported
 				d.at(p, "client %q is confidential (public: false) but has no secret or secretEnv", cl.ID)
 			}
+		}
+		if global := cmp.Or(c.Expiry.IDTokens, 24*time.Hour); cl.IDTokenLifetime > global {
+			d.at(join(p, "idTokenLifetime"), "%s is longer than expiry.idTokens (%s), for which signing keys are kept", cl.IDTokenLifetime, global)
 		}
 		for j, r := range cl.RedirectURIs {
 			if err := server.ValidRedirectURI(r); err != nil {
