@@ -126,13 +126,6 @@ func (h *introspectHandler) refreshToken(ctx context.Context, tok string) (*intr
 	return out, nil
 }
 
-// username is the name a resource server logs: preferred_username, else
-// the display name, else the email (whichever the token's scopes released).
-func username(c scopedClaims) string {
-	for _, s := range []string{c.PreferredName, c.Name, c.Email} {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
+// username is Dex's: the preferred_username the token's scopes released
+// (absent without one).
+func username(c scopedClaims) string { return c.PreferredName }

@@ -196,18 +196,20 @@ func TestCountsErrors(t *testing.T) {
 	}
 }
 
-// TestSkipsMissingEndpoints: device is skipped with the reason while
-// discovery does not advertise its endpoint; introspect, now advertised,
-// runs.
-func TestSkipsMissingEndpoints(t *testing.T) {
-	srv, _ := newTorii(t, true)
+// TestIntrospectAndDeviceModes: both endpoints are advertised now, and
+// both modes run cleanly against torii (device: /device/code with the
+// client's credentials).
+func TestIntrospectAndDeviceModes(t *testing.T) {
+	srv, c := newTorii(t, true)
 	issuer := srv.URL + "/dex"
 	res, _ := load(t, append(common(issuer), "--modes", "introspect,device")...)
-	if r := res["device "+issuer]; !strings.Contains(r.Skipped, "discovery has no") {
-		t.Errorf("device: skipped = %q, want the missing endpoint named", r.Skipped)
+	for _, mode := range []string{"introspect", "device"} {
+		if r := res[mode+" "+issuer]; r.Skipped != "" || r.Requests == 0 || r.Errors != 0 {
+			t.Errorf("%s: skipped %q, %d requests, %d errors (first %q); want it to run cleanly", mode, r.Skipped, r.Requests, r.Errors, r.FirstError)
+		}
 	}
-	if r := res["introspect "+issuer]; r.Skipped != "" || r.Requests == 0 || r.Errors != 0 {
-		t.Errorf("introspect: skipped %q, %d requests, %d errors (first %q); want it to run cleanly", r.Skipped, r.Requests, r.Errors, r.FirstError)
+	if c.get("POST /dex/device/code") == 0 {
+		t.Error("torii saw no /device/code requests")
 	}
 }
 
