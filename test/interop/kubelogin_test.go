@@ -82,6 +82,19 @@ func (s *suite) testKubelogin(t *testing.T, sources []*source) {
 				ec := s.kubeloginBrowser(t, src, args)
 				wantUser(t, authn, ec.Status.Token, src.Who.Email, prefixed("oidc:", src.Who.Groups))
 			})
+			s.scenario(t, "device-code", func(t *testing.T) {
+				// The confidential client: kubelogin sends its secret to
+				// /device/code and with every poll, as torii requires.
+				args := append(s.kubeloginArgs(src, t.TempDir()),
+					"--oidc-client-id="+k8sClientID,
+					"--oidc-client-secret="+k8sClientSecret,
+					"--grant-type=device-code",
+					"--skip-open-browser",
+					"--authentication-timeout-sec=90",
+				)
+				ec := s.kubeloginDevice(t, src, args)
+				wantUser(t, authn, ec.Status.Token, src.Who.Email, prefixed("oidc:", src.Who.Groups))
+			})
 		})
 	})
 }
@@ -102,6 +115,19 @@ func (s *suite) runKubelogin(t *testing.T, args []string) execCredential {
 // kubeloginBrowser runs get-token with the browser flow: it reads the URL
 // kubelogin prints on stderr and is the browser that opens it.
 func (s *suite) kubeloginBrowser(t *testing.T, src *source, args []string) execCredential {
+	t.Helper()
+	return s.kubeloginVisit(t, src, args, func(b *browser, u string) (*page, error) {
+		p, err := b.login(u, src.ConnectorID, src.Who)
+		if err == nil && (p.Status != http.StatusOK || p.URL.Hostname() != "localhost" && p.URL.Hostname() != "127.0.0.1") {
+			t.Errorf("the browser did not land on kubelogin's local server: %s", p)
+		}
+		return p, err
+	})
+}
+
+// kubeloginVisit runs get-token, reads the URL kubelogin prints on stderr
+// and has the browser visit it with visit.
+func (s *suite) kubeloginVisit(t *testing.T, src *source, args []string, visit func(b *browser, u string) (*page, error)) execCredential {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
@@ -145,15 +171,12 @@ func (s *suite) kubeloginBrowser(t *testing.T, src *source, args []string) execC
 		t.Fatalf("kubelogin printed no URL in time")
 	}
 	b := newBrowser(s.ca)
-	p, err := b.login(u, src.ConnectorID, src.Who)
+	_, err = visit(b, u)
 	if err != nil {
 		_ = cmd.Process.Kill()
 		<-copied
 		_ = cmd.Wait()
 		t.Fatalf("browser login from %s: %v\n--- kubelogin:\n%s\n--- torii log:\n%s", u, err, stderrText.String(), tail(src.Torii.LogFile, 10))
-	}
-	if p.Status != http.StatusOK || p.URL.Hostname() != "localhost" && p.URL.Hostname() != "127.0.0.1" {
-		t.Errorf("the browser did not land on kubelogin's local server: %s", p)
 	}
 	<-copied
 	if err := cmd.Wait(); err != nil {
