@@ -14,6 +14,13 @@ type Client struct {
 	Public       bool
 	Name         string
 	LogoURL      string
+	// PostLogoutRedirectURIs are where /logout may send the browser back
+	// to (exact match).
+	PostLogoutRedirectURIs []string
+	// BackchannelLogoutURI receives Logout Tokens ("" for none);
+	// BackchannelLogoutSessionRequired says the client needs sid in them.
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
 }
 
 // ClientStore keeps the dynamic clients. Every replica reads them from the

@@ -155,6 +155,7 @@ type Storage interface {
 	ThrottleStore
 	SessionStore
 	DeviceStore
+	LogoutStore
 
 	Close() error
 	// Ping reports whether the backend is reachable (readiness).

@@ -13,6 +13,7 @@ func copyClient(c storage.Client) storage.Client {
 	c.SecretHash = slices.Clone(c.SecretHash)
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
 	c.TrustedPeers = slices.Clone(c.TrustedPeers)
+	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
 	return c
 }
 

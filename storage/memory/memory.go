@@ -23,6 +23,7 @@ type Storage struct {
 	refresh       map[string]storage.RefreshToken
 	revokedGrants map[string]time.Time
 	sessions      map[string]storage.Session
+	logouts       map[string]storage.LogoutDelivery
 	keys          *storage.Keys
 	clients       map[string]storage.Client
 	passwords     map[string]storage.Password // by storage.PasswordKey
@@ -48,6 +49,7 @@ func New() *Storage {
 		devices:       map[string]storage.DeviceRequest{},
 
 		deviceUserCodes: map[string]string{},
+		logouts:         map[string]storage.LogoutDelivery{},
 	}
 }
 

@@ -9,10 +9,12 @@ import (
 )
 
 const (
-	clientColumns = `id, secret_hash, redirect_uris, trusted_peers, public, name, logo_url`
-	insertClient  = `INSERT INTO clients (` + clientColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	updateClient  = `UPDATE clients SET secret_hash = $2, redirect_uris = $3, trusted_peers = $4, public = $5,
-name = $6, logo_url = $7 WHERE id = $1`
+	clientColumns = `id, secret_hash, redirect_uris, trusted_peers, public, name, logo_url,
+post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required`
+	insertClient = `INSERT INTO clients (` + clientColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	updateClient = `UPDATE clients SET secret_hash = $2, redirect_uris = $3, trusted_peers = $4, public = $5,
+name = $6, logo_url = $7, post_logout_redirect_uris = $8, backchannel_logout_uri = $9,
+backchannel_logout_session_required = $10 WHERE id = $1`
 	selectClient = `SELECT ` + clientColumns + ` FROM clients`
 
 	passwordColumns = `id, email, hash, username, user_id`
@@ -22,12 +24,14 @@ name = $6, logo_url = $7 WHERE id = $1`
 )
 
 func clientArgs(id string, c storage.Client) []any {
-	return []any{id, c.SecretHash, c.RedirectURIs, c.TrustedPeers, c.Public, c.Name, c.LogoURL}
+	return []any{id, c.SecretHash, c.RedirectURIs, c.TrustedPeers, c.Public, c.Name, c.LogoURL,
+		c.PostLogoutRedirectURIs, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired}
 }
 
 func scanClient(row pgx.Row) (storage.Client, error) {
 	var c storage.Client
-	err := row.Scan(&c.ID, &c.SecretHash, &c.RedirectURIs, &c.TrustedPeers, &c.Public, &c.Name, &c.LogoURL)
+	err := row.Scan(&c.ID, &c.SecretHash, &c.RedirectURIs, &c.TrustedPeers, &c.Public, &c.Name, &c.LogoURL,
+		&c.PostLogoutRedirectURIs, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired)
 	return c, err
 }
 

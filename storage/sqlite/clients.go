@@ -9,7 +9,7 @@ import (
 )
 
 var (
-	clientColumns   = []string{"id", "secret_hash", "redirect_uris", "trusted_peers", "public", "name", "logo_url"}
+	clientColumns   = []string{"id", "secret_hash", "redirect_uris", "trusted_peers", "public", "name", "logo_url", "post_logout_redirect_uris", "backchannel_logout_uri", "backchannel_logout_session_required"}
 	passwordColumns = []string{"id", "email", "hash", "username", "user_id"}
 )
 
@@ -22,16 +22,22 @@ func clientArgs(c storage.Client) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{c.ID, blobValue(c.SecretHash), redirects, peers, c.Public, c.Name, c.LogoURL}, nil
+	postLogout, err := jsonValue(c.PostLogoutRedirectURIs)
+	if err != nil {
+		return nil, err
+	}
+	return []any{c.ID, blobValue(c.SecretHash), redirects, peers, c.Public, c.Name, c.LogoURL,
+		postLogout, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired}, nil
 }
 
 func scanClient(row rowScanner) (storage.Client, error) {
 	var c storage.Client
-	var redirects, peers string
-	if err := row.Scan(&c.ID, &c.SecretHash, &redirects, &peers, &c.Public, &c.Name, &c.LogoURL); err != nil {
+	var redirects, peers, postLogout string
+	if err := row.Scan(&c.ID, &c.SecretHash, &redirects, &peers, &c.Public, &c.Name, &c.LogoURL,
+		&postLogout, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired); err != nil {
 		return storage.Client{}, err
 	}
-	if err := decodeAll(redirects, &c.RedirectURIs, peers, &c.TrustedPeers); err != nil {
+	if err := decodeAll(redirects, &c.RedirectURIs, peers, &c.TrustedPeers, postLogout, &c.PostLogoutRedirectURIs); err != nil {
 		return storage.Client{}, err
 	}
 	return c, nil

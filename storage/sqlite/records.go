@@ -17,6 +17,7 @@ type kinds struct {
 	passwords    kind[storage.Password]
 	sessions     kind[storage.Session]
 	devices      kind[storage.DeviceRequest]
+	logouts      kind[storage.LogoutDelivery]
 }
 
 func newKinds() kinds {
@@ -43,6 +44,7 @@ func newKinds() kinds {
 			"id", "connector_id", "user_id", "created_at", "data", "expiry",
 		}, sessionArgs, scanSession),
 		devices: newDeviceKind(),
+		logouts: newKind("logout_deliveries", []string{"id", "next_attempt", "data"}, logoutArgs, scanLogout),
 	}
 }
 
@@ -166,11 +168,12 @@ func (k *kinds) prepare(ctx context.Context, writer, reader *sql.DB) error {
 		k.passwords.prepare(ctx, writer, reader),
 		k.sessions.prepare(ctx, writer, reader),
 		k.devices.prepare(ctx, writer, reader),
+		k.logouts.prepare(ctx, writer, reader),
 	)
 }
 
 func (k *kinds) close() error {
-	return errors.Join(k.authRequests.close(), k.authCodes.close(), k.refresh.close(), k.clients.close(), k.passwords.close(), k.sessions.close(), k.devices.close())
+	return errors.Join(k.authRequests.close(), k.authCodes.close(), k.refresh.close(), k.clients.close(), k.passwords.close(), k.sessions.close(), k.devices.close(), k.logouts.close())
 }
 
 // decodeAll decodes pairs of (JSON text, destination).

@@ -11,12 +11,15 @@ import (
 
 func sampleClient(id string) storage.Client {
 	return storage.Client{
-		ID:           id,
-		SecretHash:   []byte("sha256:" + id),
-		RedirectURIs: []string{"https://app.example/callback", "http://127.0.0.1/cb"},
-		TrustedPeers: []string{"peer-a"},
-		Name:         "App " + id,
-		LogoURL:      "https://app.example/logo.png",
+		ID:                               id,
+		SecretHash:                       []byte("sha256:" + id),
+		RedirectURIs:                     []string{"https://app.example/callback", "http://127.0.0.1/cb"},
+		TrustedPeers:                     []string{"peer-a"},
+		Name:                             "App " + id,
+		LogoURL:                          "https://app.example/logo.png",
+		PostLogoutRedirectURIs:           []string{"https://app.example/signed-out"},
+		BackchannelLogoutURI:             "https://app.example/backchannel",
+		BackchannelLogoutSessionRequired: true,
 	}
 }
 

@@ -51,6 +51,7 @@ func Run(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"CancelledContext", testCancelledContext},
 		{"Ping", testPing},
 		{"Client/CRUD", testClientCRUD}, {"Password/CRUD", testPasswordCRUD}, {"Refresh/ListUser", testListUserRefresh}, {"Admin/CancelledContext", testAdminCancelledContext},
+		{"Logout/Deliveries", testLogoutDeliveries}, {"Logout/ConcurrentClaims", testLogoutConcurrentClaims}, {"Logout/SessionRefresh", testListSessionRefresh},
 		{"Throttle/RoundTrip", testThrottleRoundTrip}, {"Throttle/Concurrent", testThrottleConcurrent}, {"Throttle/GC", testThrottleGC},
 	}
 	for _, r := range rotateTests(func(s storage.Storage) storage.Storage { return s }) {
