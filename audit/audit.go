@@ -35,12 +35,17 @@ const (
 
 	// For the features built next to this one; they log through the same
 	// Logger with one line.
-	Logout         Event = "logout"
-	DeviceApproved Event = "device_approved"
-	DeviceDenied   Event = "device_denied"
-	TokenRevoked   Event = "token_revoked"
-	Introspection  Event = "introspection"
-	AdminChange    Event = "admin_change"
+	Logout Event = "logout"
+	// BackchannelLogoutDelivered and BackchannelLogoutFailed: a Logout
+	// Token reached a client, or was given up (refused, or retried for the
+	// whole retry period).
+	BackchannelLogoutDelivered Event = "backchannel_logout_delivered"
+	BackchannelLogoutFailed    Event = "backchannel_logout_failed"
+	DeviceApproved             Event = "device_approved"
+	DeviceDenied               Event = "device_denied"
+	TokenRevoked               Event = "token_revoked"
+	Introspection              Event = "introspection"
+	AdminChange                Event = "admin_change"
 )
 
 // Results.

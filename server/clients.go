@@ -72,5 +72,7 @@ func (s storedClients) Client(ctx context.Context, id string) (Client, error) {
 	return Client{
 		ID: c.ID, SecretHash: c.SecretHash, Name: c.Name, RedirectURIs: c.RedirectURIs,
 		TrustedPeers: c.TrustedPeers, Public: c.Public, LogoURL: c.LogoURL,
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 	}, nil
 }

@@ -52,6 +52,8 @@ type Config struct {
 
 	// Sessions turns on browser sessions (single sign-on); nil keeps none.
 	Sessions *SessionsConfig
+	// Backchannel tunes Back-Channel Logout delivery (not reloadable).
+	Backchannel BackchannelConfig
 	// PromptNoneWithoutSession is what prompt=none gets without a usable
 	// session (PromptNoneShowLogin or PromptNoneLoginRequired); "" is
 	// showLogin without Sessions and loginRequired with them.
@@ -144,6 +146,15 @@ type Client struct {
 	SSOSharedWith []string
 	// PromptNoneWithoutSession overrides Config.PromptNoneWithoutSession.
 	PromptNoneWithoutSession string
+	// PostLogoutRedirectURIs are where /logout may send the browser back
+	// (post_logout_redirect_uri must equal one exactly).
+	PostLogoutRedirectURIs []string
+	// BackchannelLogoutURI receives a Logout Token when a session the
+	// client took part in ends ("" for none); with
+	// BackchannelLogoutSessionRequired the client needs sid in it (torii
+	// always sends it).
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
 	// ClientCredentialsGroups are the groups of the client's own tokens
 	// from the client_credentials grant (Dex master's
 	// clientCredentialsClaims.groups).

@@ -28,6 +28,8 @@ type Metrics struct {
 	gcRuns          *prometheus.CounterVec
 	gcRemoved       *prometheus.CounterVec
 	sessionsLive    *liveGauge
+	logouts         prometheus.Counter
+	backchannels    *prometheus.CounterVec
 
 	// signer is the running server's, read at scrape time.
 	signer atomic.Pointer[signer.Signer]
@@ -91,8 +93,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		sessionsLive: &liveGauge{desc: prometheus.NewDesc("torii_sessions_live",
 			"Browser sessions not yet expired, counted in storage every minute (the same number on every replica of one storage).", nil, nil)},
 	}
+	m.logouts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "torii_logouts_total",
+		Help: "Browser sessions ended at /logout.",
+	})
+	m.backchannels = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "torii_backchannel_logouts_total",
+		Help: "Back-channel Logout Tokens finished, by result (delivered, failed: refused or retried for the whole retry period).",
+	}, []string{"result"})
 	reg.MustRegister(m.requests, m.duration, m.size, m.logins, m.tokens,
-		m.refreshReplays, m.familiesRevoked, m.codeReplays, m.gcRuns, m.gcRemoved, m.sessionsLive)
+		m.refreshReplays, m.familiesRevoked, m.codeReplays, m.gcRuns, m.gcRemoved, m.sessionsLive, m.logouts, m.backchannels)
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "torii_signing_key_age_seconds",
@@ -209,4 +219,21 @@ func (g *liveGauge) Collect(ch chan<- prometheus.Metric) {
 	if g.known.Load() {
 		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(g.value.Load()))
 	}
+}
+
+func (m *Metrics) loggedOut() {
+	if m != nil {
+		m.logouts.Inc()
+	}
+}
+
+func (m *Metrics) backchannel(delivered bool) {
+	if m == nil {
+		return
+	}
+	r := "delivered"
+	if !delivered {
+		r = "failed"
+	}
+	m.backchannels.WithLabelValues(r).Inc()
 }

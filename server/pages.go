@@ -40,6 +40,8 @@ type pageData struct {
 	Connectors                                                                 []connectorLink
 	// UserCode is the device flow's code (device pages).
 	UserCode string
+	// Logout is the logout pages' own data (logout.go).
+	Logout *logoutPage
 }
 
 type connectorLink struct{ Name, URL string }

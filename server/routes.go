@@ -75,6 +75,9 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 	for i := range flow.connectors {
 		flow.connectors[i] = byID[flow.connectors[i].ID]
 	}
+	ender := &sessionEnder{store: c.Storage, clients: clients, revokeFor: c.Expiry.IDTokens, retryFor: sh.backchannel.cfg.RetryFor,
+		kick: sh.backchannel.kick, now: c.Now, log: c.Logger, audit: c.Audit, metrics: c.Metrics}
+	logout := &logoutHandler{clients: clients, verify: verifier, sessions: flow.sessions, ender: ender, browser: flow.browser, pages: pg, log: c.Logger}
 	auth := clientAuth{clients: clients}
 	tok := &tokenHandler{auth: auth, grants: grants, log: c.Logger, metrics: c.Metrics}
 	ui := &userinfoHandler{verifier: verifier, log: c.Logger}
@@ -121,6 +124,8 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		route(http.MethodGet, "/device/callback", flow.deviceCallback)
 		route(http.MethodGet, "/approval", flow.approval)
 		route(http.MethodPost, "/approval", flow.approval)
+		route(http.MethodGet, "/logout", logout.ServeHTTP)
+		route(http.MethodPost, "/logout", logout.ServeHTTP)
 		route(http.MethodGet, "/healthz", health.live)
 		route(http.MethodGet, "/healthz/live", health.live)
 		route(http.MethodGet, "/healthz/ready", health.ready)

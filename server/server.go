@@ -40,6 +40,8 @@ type shared struct {
 	iss      issuer
 	sig      *signer.Signer
 	draining *atomic.Bool
+	// backchannel delivers Logout Tokens; its loop runs with the others.
+	backchannel *backchannel
 }
 
 // generation is the router of one config. Requests hold mu for reading
@@ -84,7 +86,7 @@ func New(ctx context.Context, c Config) (*Server, error) {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	s := &Server{done: make(chan struct{}), cfg: c}
-	s.sh = &shared{iss: iss, sig: sig, draining: &s.draining}
+	s.sh = &shared{iss: iss, sig: sig, draining: &s.draining, backchannel: newBackchannel(c, sig, iss)}
 	r, err := newRouter(c, s.sh)
 	if err != nil {
 		return nil, err
@@ -104,6 +106,9 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	}()
 	go func() {
 		defer close(s.done)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(func() { s.sh.backchannel.run(bg) })
 		runBackground(bg, c, sig)
 	}()
 	return s, nil
@@ -233,6 +238,7 @@ func (c *Config) validate() error {
 				errs = append(errs, fmt.Errorf("client %q: redirect URI %q: %w", cl.ID, u, err))
 			}
 		}
+		errs = append(errs, validLogoutURIs(cl)...)
 	}
 	conns := map[string]bool{}
 	for _, cn := range c.Connectors {

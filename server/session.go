@@ -175,3 +175,9 @@ func consented(ss storage.Session, clientID string, scopes []string) bool {
 func (s *sessions) clear(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: "", Path: s.path, MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
+
+// hasCookie reports whether the browser sent a session cookie at all.
+func (s *sessions) hasCookie(r *http.Request) bool {
+	c, err := r.Cookie(s.cookie)
+	return err == nil && c.Value != ""
+}

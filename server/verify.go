@@ -42,7 +42,11 @@ func (v *tokenVerifier) idToken(ctx context.Context, raw string, allowExpired bo
 	if c.Issuer != v.issuer.URL {
 		return idTokenClaims{}, errNotOurToken
 	}
-	if c.TokenUse != "" {
+	var kind struct {
+		Events json.RawMessage `json:"events"`
+	}
+	// An access token, or a Logout Token (it has events), is no ID token.
+	if c.TokenUse != "" || json.Unmarshal(payload, &kind) != nil || kind.Events != nil {
 		return idTokenClaims{}, errNotIDToken
 	}
 	if !allowExpired && !v.now().Before(time.Unix(c.Expiry, 0)) {

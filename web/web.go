@@ -17,7 +17,8 @@ var staticFS embed.FS
 // Templates parses the page templates. Each page template defines "page"
 // content rendered inside layout.html.
 func Templates() (map[string]*template.Template, error) {
-	pages := []string{"login.html", "chooser.html", "approval.html", "error.html", "device.html", "device_confirm.html", "device_done.html"}
+	pages := []string{"login.html", "chooser.html", "approval.html", "error.html", "device.html", "device_confirm.html", "device_done.html",
+		"logout_confirm.html", "logged_out.html", "logout_no_redirect.html"}
 	out := make(map[string]*template.Template, len(pages))
 	for _, p := range pages {
 		t, err := template.New(p).ParseFS(templateFS, "templates/layout.html", "templates/"+p)

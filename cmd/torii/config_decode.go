@@ -345,16 +345,18 @@ func (c *Config) decodeClients(n *yaml.Node, path string) {
 			"idTokenLifetime":               func(n *yaml.Node, p string) { cl.IDTokenLifetime = d.duration(n, p) },
 			"refreshTokenLifetime":          func(n *yaml.Node, p string) { cl.RefreshTokenLifetime = d.duration(n, p) },
 			"refreshTokenValidIfNotUsedFor": func(n *yaml.Node, p string) { cl.RefreshTokenValidIfNotUsedFor = d.duration(n, p) },
+			"postLogoutRedirectURIs":        func(n *yaml.Node, p string) { cl.PostLogoutRedirectURIs = d.strList(n, p) },
+			"backchannelLogoutURI":          func(n *yaml.Node, p string) { cl.BackchannelLogoutURI = d.str(n, p) },
+			"backchannelLogoutSessionRequired": func(n *yaml.Node, p string) {
+				cl.BackchannelLogoutSessionRequired = d.boolean(n, p)
+			},
 			"clientCredentialsClaims": func(n *yaml.Node, p string) {
 				d.mapping(n, p, fields{
 					"groups": func(n *yaml.Node, p string) { cl.ClientCredentialsGroups = d.strList(n, p) },
 				}, nil)
 			},
 		}, map[string]string{
-			"allowedConnectors":                "allowedConnectors (restricting a client to some connectors)",
-			"postLogoutRedirectURIs":           "postLogoutRedirectURIs (torii has no /logout yet)",
-			"backchannelLogoutURI":             "backchannelLogoutURI (torii has no back-channel logout yet)",
-			"backchannelLogoutSessionRequired": "backchannelLogoutSessionRequired (torii has no back-channel logout yet)",
+			"allowedConnectors": "allowedConnectors (restricting a client to some connectors)",
 		})
 		if _, ok := d.lines[p+".idEnv"]; ok {
 			if _, both := d.lines[p+".id"]; both {

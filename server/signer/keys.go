@@ -98,6 +98,7 @@ type signingKey struct {
 	signer jose.Signer
 	// compact signs RS256 and ES256 without go-jose (nil: use signer).
 	compact *compactSigner
+	jwk     jose.JSONWebKey // for tokens of another typ (SignTyped)
 }
 
 // verifyKey is a parsed public key; expiry is zero for the active and next keys.
@@ -131,7 +132,7 @@ func newSigningKey(jwk jose.JSONWebKey) (*signingKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &signingKey{kid: jwk.KeyID, alg: jwk.Algorithm, signer: s, compact: c}, nil
+	return &signingKey{kid: jwk.KeyID, alg: jwk.Algorithm, signer: s, compact: c, jwk: jwk}, nil
 }
 
 // buildKeySet parses k. Retired keys already expired at now are left out.

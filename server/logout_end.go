@@ -1,0 +1,110 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/torii-idp/torii/audit"
+	"github.com/torii-idp/torii/server/internal/subject"
+	"github.com/torii-idp/torii/storage"
+)
+
+// sessionEnder ends a browser session: its row, the refresh tokens issued
+// from it without offline_access (Back-Channel Logout 1.0 §2.7: offline
+// ones, kubectl's, outlive the browser session), and a back-channel
+// delivery to every client the session was used for that has a
+// backchannelLogoutURI.
+type sessionEnder struct {
+	store   storage.Storage
+	clients *clientLookup
+	// revokeFor bounds how long a revoked grant is remembered (the longest
+	// access-token lifetime).
+	revokeFor time.Duration
+	// retryFor is how long a delivery is retried before it is given up.
+	retryFor time.Duration
+	kick     func() // wakes the delivery loop
+	now      func() time.Time
+	log      *slog.Logger
+	audit    *audit.Logger
+	metrics  *Metrics
+}
+
+// end ends ss; a session already gone is not an error (another replica or
+// request ended it, and queued its notices).
+func (e *sessionEnder) end(ctx context.Context, ss storage.Session, clientID string) error {
+	err := e.store.DeleteSession(ctx, ss.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	now := e.now()
+	sub := subject.Encode(ss.Claims.UserID, ss.ConnectorID)
+	rs, err := e.store.ListSessionRefresh(ctx, ss.ID)
+	if err != nil {
+		return err
+	}
+	revoked := map[string]bool{}
+	for _, r := range rs {
+		if slices.Contains(r.Scopes, scopeOfflineAccess) || revoked[r.FamilyID] {
+			continue
+		}
+		if err := e.store.RevokeGrant(ctx, r.FamilyID, now.Add(e.revokeFor)); err != nil {
+			return err
+		}
+		revoked[r.FamilyID] = true
+	}
+	queued := 0
+	for _, id := range ss.Clients {
+		c, ok, err := e.clients.get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !ok || c.BackchannelLogoutURI == "" {
+			continue
+		}
+		d := storage.LogoutDelivery{
+			ID: newToken(), ClientID: id, URI: c.BackchannelLogoutURI, Subject: sub, SessionID: ss.ID,
+			CreatedAt: now, NextAttempt: now, Expiry: now.Add(e.retryFor),
+		}
+		if err := e.store.CreateLogoutDelivery(ctx, d); err != nil {
+			return err
+		}
+		queued++
+	}
+	if queued > 0 && e.kick != nil {
+		e.kick()
+	}
+	e.metrics.loggedOut()
+	e.audit.Log(ctx, audit.Record{Event: audit.Logout, Subject: sub, ConnectorID: ss.ConnectorID, ClientID: clientID,
+		Detail: fmt.Sprintf("back-channel notices: %d, refresh families revoked: %d", queued, len(revoked))})
+	e.log.InfoContext(ctx, "session ended", "connector", ss.ConnectorID, "backchannel", queued, "revoked_families", len(revoked))
+	return nil
+}
+
+// validLogoutURIs checks a client's postLogoutRedirectURIs and
+// backchannelLogoutURI.
+func validLogoutURIs(c Client) []error {
+	var errs []error
+	for _, u := range c.PostLogoutRedirectURIs {
+		if err := ValidRedirectURI(u); err != nil {
+			errs = append(errs, fmt.Errorf("client %q: post-logout redirect URI %q: %w", c.ID, u, err))
+		}
+	}
+	if raw := c.BackchannelLogoutURI; raw != "" {
+		u, err := url.Parse(raw)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			errs = append(errs, fmt.Errorf("client %q: backchannelLogoutURI %q must be an absolute http or https URL", c.ID, raw))
+		case u.Fragment != "" || u.RawFragment != "" || len(raw) > 0 && raw[len(raw)-1] == '#':
+			errs = append(errs, fmt.Errorf("client %q: backchannelLogoutURI %q must not have a fragment", c.ID, raw))
+		}
+	}
+	return errs
+}
