@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/torii-idp/torii/audit"
@@ -97,14 +98,23 @@ func validLogoutURIs(c Client) []error {
 			errs = append(errs, fmt.Errorf("client %q: post-logout redirect URI %q: %w", c.ID, u, err))
 		}
 	}
-	if raw := c.BackchannelLogoutURI; raw != "" {
-		u, err := url.Parse(raw)
-		switch {
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			errs = append(errs, fmt.Errorf("client %q: backchannelLogoutURI %q must be an absolute http or https URL", c.ID, raw))
-		case u.Fragment != "" || u.RawFragment != "" || len(raw) > 0 && raw[len(raw)-1] == '#':
-			errs = append(errs, fmt.Errorf("client %q: backchannelLogoutURI %q must not have a fragment", c.ID, raw))
+	if u := c.BackchannelLogoutURI; u != "" {
+		if err := ValidBackchannelLogoutURI(u); err != nil {
+			errs = append(errs, fmt.Errorf("client %q: backchannelLogoutURI %q: %w", c.ID, u, err))
 		}
 	}
 	return errs
+}
+
+// ValidBackchannelLogoutURI checks a backchannelLogoutURI: an absolute
+// http or https URL without a fragment (Back-Channel Logout 1.0 §2.2).
+func ValidBackchannelLogoutURI(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return errors.New("must be an absolute http or https URL")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return errors.New("must not have a fragment")
+	}
+	return nil
 }

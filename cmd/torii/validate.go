@@ -143,6 +143,16 @@ func (c *Config) validateClients() {
 				d.at(index(join(p, "redirectURIs"), j), "%q cannot be used as a redirect URI: %v", r, err)
 			}
 		}
+		for j, r := range cl.PostLogoutRedirectURIs {
+			if err := server.ValidRedirectURI(r); err != nil {
+				d.at(index(join(p, "postLogoutRedirectURIs"), j), "%q cannot be used as a post-logout redirect URI: %v", r, err)
+			}
+		}
+		if u := cl.BackchannelLogoutURI; u != "" {
+			if err := server.ValidBackchannelLogoutURI(u); err != nil {
+				d.at(join(p, "backchannelLogoutURI"), "%q: %v", u, err)
+			}
+		}
 	}
 	for i, cl := range c.Clients {
 		for j, peer := range cl.TrustedPeers {
