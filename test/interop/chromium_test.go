@@ -16,19 +16,22 @@ import (
 // chromiumPath is Debian's chromium package.
 const chromiumPath = "/usr/bin/chromium"
 
+// torii's login form, as Chromium finds it.
+const (
+	loginSel    = `form input[name="login"]`
+	passwordSel = `form input[name="password"]`
+	submitSel   = `form button[type="submit"], form input[type="submit"]`
+)
+
 func (s *suite) testChromium(t *testing.T, sources []*source) {
 	t.Run("chromium", func(t *testing.T) {
 		s.forEachSource(t, sources, func(t *testing.T, src *source) {
 			s.scenario(t, "oauth2-proxy-login", func(t *testing.T) {
-				path := chromiumPath
-				if _, err := os.Stat(path); err != nil {
-					var lerr error
-					if path, lerr = exec.LookPath("chromium"); lerr != nil {
-						t.Fatalf("chromium not found at %s (apt-get install chromium)", chromiumPath)
-					}
-				}
+				path := chromiumPathOrFail(t)
 				gw := s.gatewayFor(t, src)
-				s.chromiumLogin(t, path, gw, src)
+				ctx, done := s.newChromium(t, path)
+				defer done()
+				s.chromiumLogin(t, ctx, gw, src)
 			})
 		})
 	})
@@ -39,48 +42,9 @@ func (s *suite) testChromium(t *testing.T, sources []*source) {
 // in and checks the browser lands back on the app with a session.
 // Screenshots of torii's login page and of the failed login go to
 // artifacts/.
-func (s *suite) chromiumLogin(t *testing.T, execPath string, gw *gateway, src *source) {
+func (s *suite) chromiumLogin(t *testing.T, ctx context.Context, gw *gateway, src *source) {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(execPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		// Trust the gateway's certificate (signed by the test CA) and
-		// nothing else unusual.
-		chromedp.Flag("ignore-certificate-errors-spki-list", s.ca.LeafSPKI),
-		chromedp.WindowSize(1024, 800),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			var buf []byte // quality 100: PNG
-			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
-				return err
-			}
-			p := filepath.Join(s.artifacts, "chromium-"+src.Name+"-"+name+".png")
-			t.Logf("screenshot %s", p)
-			return os.WriteFile(p, buf, 0o644)
-		})
-	}
-	const (
-		loginSel    = `form input[name="login"]`
-		passwordSel = `form input[name="password"]`
-		submitSel   = `form button[type="submit"], form input[type="submit"]`
-	)
+	shot := s.screenshot(t, src)
 	var loginURL, failedURL, alert string
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(gw.URL+"/oauth2/start?rd=/"),
@@ -142,4 +106,58 @@ func (s *suite) chromiumLogin(t *testing.T, execPath string, gw *gateway, src *s
 	if status != "202 "+src.Who.Email {
 		t.Errorf("in the browser, /oauth2/auth answers %q, want %q", status, "202 "+src.Who.Email)
 	}
+}
+
+// newChromium starts headless Chromium with a fresh profile; done stops it.
+func (s *suite) newChromium(t *testing.T, execPath string) (context.Context, func()) {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(execPath),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		// Trust the gateway's certificate (signed by the test CA) and
+		// nothing else unusual.
+		chromedp.Flag("ignore-certificate-errors-spki-list", s.ca.LeafSPKI),
+		chromedp.WindowSize(1024, 800),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	return ctx, func() { cancel(); cancelCtx(); cancelAlloc() }
+}
+
+// screenshot returns an action saving a full-page PNG to artifacts/.
+func (s *suite) screenshot(t *testing.T, src *source) func(name string) chromedp.Action {
+	return func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var buf []byte // quality 100: PNG
+			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
+				return err
+			}
+			p := filepath.Join(s.artifacts, "chromium-"+src.Name+"-"+name+".png")
+			t.Logf("screenshot %s", p)
+			return os.WriteFile(p, buf, 0o644)
+		})
+	}
+}
+
+// chromiumPathOrFail finds Chromium.
+func chromiumPathOrFail(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err == nil {
+		return chromiumPath
+	}
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium not found at %s (apt-get install chromium)", chromiumPath)
+	}
+	return p
 }

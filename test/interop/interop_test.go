@@ -24,6 +24,9 @@ type source struct {
 	// ProxyClientID and ProxyClientSecret are oauth2-proxy's client, when
 	// not the suite's (the Kubeflow overlay's come from its Secret).
 	ProxyClientID, ProxyClientSecret string
+	// ProxyExtra is appended to oauth2-proxy's config file, ProxyName to
+	// its directory and log names (several proxies on one torii).
+	ProxyExtra, ProxyName string
 }
 
 // TestInterop starts the real torii binary and runs every client against
@@ -48,6 +51,7 @@ func TestInterop(t *testing.T) {
 	s.testOpenIDClient(t, sources)
 	s.testChromium(t, sources)
 	s.testKubeflowOverlay(t)
+	s.testSessionsLogout(t)
 }
 
 // ldapJane is the fixture's jane (internal/testslapd): in the groupOfNames

@@ -73,7 +73,7 @@ type gateway struct {
 // startGateway starts oauth2-proxy for src's torii and the gateway. The
 // processes stop when t ends.
 func (s *suite) startGateway(t *testing.T, src *source) (*gateway, error) {
-	dir := filepath.Join(s.dir, "oauth2-proxy-"+src.Name)
+	dir := filepath.Join(s.dir, "oauth2-proxy-"+src.Name+src.ProxyName)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -85,12 +85,12 @@ func (s *suite) startGateway(t *testing.T, src *source) (*gateway, error) {
 		"{{ADDR}}", addr,
 		"{{CLIENT_ID}}", cmp.Or(src.ProxyClientID, proxyClientID),
 		"{{CLIENT_SECRET}}", cmp.Or(src.ProxyClientSecret, proxyClientSecret),
-	).Replace(oauth2ProxyConfig)
+	).Replace(oauth2ProxyConfig + src.ProxyExtra)
 	cfgPath := filepath.Join(dir, "oauth2_proxy.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(s.artifacts, "oauth2-proxy-"+src.Name+".log")
+	logPath := filepath.Join(s.artifacts, "oauth2-proxy-"+src.Name+src.ProxyName+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err

@@ -32,7 +32,11 @@ type toriiConfig struct {
 	EnablePasswordDB bool              `yaml:"enablePasswordDB,omitempty"`
 	StaticPasswords  []staticPassword  `yaml:"staticPasswords,omitempty"`
 	Connectors       []connectorConfig `yaml:"connectors,omitempty"`
+	// Sessions, when set, is written as `sessions: {}` (the defaults).
+	Sessions *sessionsConfig `yaml:"sessions,omitempty"`
 }
+
+type sessionsConfig struct{}
 
 type storageConfig struct {
 	Type   string            `yaml:"type"`
@@ -56,6 +60,9 @@ type staticClient struct {
 	Secret       string   `yaml:"secret,omitempty"`
 	Public       bool     `yaml:"public,omitempty"`
 	RedirectURIs []string `yaml:"redirectURIs,omitempty"`
+	// Logout and sessions keys (Dex master's).
+	PostLogoutRedirectURIs   []string `yaml:"postLogoutRedirectURIs,omitempty"`
+	PromptNoneWithoutSession string   `yaml:"promptNoneWithoutSession,omitempty"`
 }
 
 type staticPassword struct {
