@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/oauth2"
 
+	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/internal/testmetrics"
 	"github.com/torii-idp/torii/server"
 	"github.com/torii-idp/torii/storage"
@@ -424,7 +425,9 @@ func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 // reaches both, and each token passes the receiver's strict checks.
 func TestBackchannelLogout(t *testing.T) {
 	ra, rb := newReceiver(t, confidentialID), newReceiver(t, otherAppID)
-	e := newEnv(t, withSessions(), withLogout(map[string]string{confidentialID: ra.srv.URL + "/bc?x=1", otherAppID: rb.srv.URL}))
+	out := &syncBuffer{}
+	e := newEnv(t, withSessions(), withLogout(map[string]string{confidentialID: ra.srv.URL + "/bc?x=1", otherAppID: rb.srv.URL}),
+		func(c *server.Config) { c.Audit = audit.New(out, nil) })
 	ra.e, rb.e = e, e
 	b := e.browser()
 	raw, claims := e.login(b, e.oauth2Config())
@@ -449,6 +452,23 @@ func TestBackchannelLogout(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // several poll periods: nothing is sent twice
 	if len(ra.received()) != 1 || len(rb.received()) != 1 {
 		t.Errorf("deliveries repeated: %d, %d", len(ra.received()), len(rb.received()))
+	}
+	events := map[string][]map[string]any{}
+	for _, r := range out.records(t) {
+		events[r["event"].(string)] = append(events[r["event"].(string)], r)
+	}
+	if l := events["logout"]; len(l) != 1 || l[0]["sub"] != claims["sub"] || l[0]["client_id"] != confidentialID {
+		t.Errorf("audit logout records: %v", l)
+	}
+	if d := events["backchannel_logout_delivered"]; len(d) != 2 {
+		t.Errorf("audit backchannel_logout_delivered records: %v; want one per client", d)
+	}
+	for _, r := range out.records(t) {
+		for _, v := range r {
+			if s, ok := v.(string); ok && strings.Count(s, ".") == 2 && len(s) > 100 {
+				t.Errorf("an audit field looks like a token: %v", r)
+			}
+		}
 	}
 }
 
