@@ -323,6 +323,7 @@ type receiver struct {
 	down     int // answer 503 to this many more requests
 	attempts int
 	got      []map[string]any
+	raw      []string
 }
 
 func newReceiver(t *testing.T, clientID string) *receiver {
@@ -350,6 +351,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	r.got = append(r.got, claims)
+	r.raw = append(r.raw, req.PostForm.Get("logout_token"))
 	r.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
 }
@@ -452,6 +454,15 @@ func TestBackchannelLogout(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // several poll periods: nothing is sent twice
 	if len(ra.received()) != 1 || len(rb.received()) != 1 {
 		t.Errorf("deliveries repeated: %d, %d", len(ra.received()), len(rb.received()))
+	}
+	// A Logout Token is no ID token: as id_token_hint it is refused (the
+	// browser, signed in again, is asked to confirm instead).
+	e.login(b, e.oauth2Config())
+	ra.mu.Lock()
+	lt := ra.raw[0]
+	ra.mu.Unlock()
+	if p := b.get(logoutURL(e, url.Values{"id_token_hint": {lt}})); p.status != 200 || !strings.Contains(p.body, `id="confirm-logout"`) {
+		t.Errorf("a Logout Token as id_token_hint: %d; want the confirmation page\n%s", p.status, p.body)
 	}
 	events := map[string][]map[string]any{}
 	for _, r := range out.records(t) {
@@ -557,5 +568,25 @@ func TestBackchannelGivesUp(t *testing.T) {
 	}
 	if n := testmetrics.Value(t, reg, "torii_logouts_total", nil); n != 1 {
 		t.Errorf("torii_logouts_total = %v; want 1", n)
+	}
+}
+
+// TestLogoutStoredClient: a client kept in storage (created through the
+// admin API or imported from Dex) has its postLogoutRedirectURIs honoured
+// like a static client's.
+func TestLogoutStoredClient(t *testing.T) {
+	e := newEnv(t, withSessions(), withLogout(nil))
+	if err := e.store.CreateClient(context.Background(), storage.Client{ID: "stored", Public: true, Name: "Stored",
+		RedirectURIs: []string{"http://127.0.0.1/cb"}, PostLogoutRedirectURIs: []string{"https://stored.example/bye"}}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	p := b.get(logoutURL(e, url.Values{"client_id": {"stored"}, "post_logout_redirect_uri": {"https://stored.example/bye"}, "state": {"s"}}))
+	if p.status != http.StatusFound || p.location != "https://stored.example/bye?state=s" {
+		t.Errorf("stored client's registered URI: %d %q", p.status, p.location)
+	}
+	p = b.get(logoutURL(e, url.Values{"client_id": {"stored"}, "post_logout_redirect_uri": {signedOut}}))
+	if p.status != http.StatusBadRequest {
+		t.Errorf("stored client, another client's URI: %d; want 400", p.status)
 	}
 }
