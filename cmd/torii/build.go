@@ -15,8 +15,6 @@ import (
 	"github.com/torii-idp/torii/connector/static"
 	"github.com/torii-idp/torii/server"
 	"github.com/torii-idp/torii/storage"
-	"github.com/torii-idp/torii/storage/memory"
-	"github.com/torii-idp/torii/storage/sqlite"
 )
 
 // newLogger builds the logger of the logger block, writing to w, at the
@@ -33,15 +31,10 @@ func (c *Config) newLogger(w io.Writer, lv *slog.LevelVar) *slog.Logger {
 
 // openStorage opens the configured backend.
 func (c *Config) openStorage(ctx context.Context, logger *slog.Logger) (storage.Storage, error) {
-	switch c.Storage.Type {
-	case "memory":
-		return memory.New(), nil
-	case "sqlite3":
-		return sqlite.Open(ctx, c.Storage.SQLiteFile, logger)
-	case "postgres":
-		return openPostgres(ctx, c.Storage.Postgres, logger)
+	if c.Storage.Settings == nil {
+		return nil, fmt.Errorf("storage type %q is not supported", c.Storage.Type)
 	}
-	return nil, fmt.Errorf("storage type %q is not supported", c.Storage.Type)
+	return c.Storage.Settings.open(ctx, logger)
 }
 
 // openConnectors builds every connector, in login-page order. On error the

@@ -72,9 +72,9 @@ type Config struct {
 
 // StorageConfig is the storage block.
 type StorageConfig struct {
-	Type       string // memory, sqlite3 or postgres
-	SQLiteFile string
-	Postgres   PostgresConfig
+	Type string // a key of storageTypes()
+	// Settings is the decoded storage.config (nil when the type is unknown).
+	Settings storageSettings
 }
 
 // PostgresConfig mirrors Dex's postgres settings (durations may be given as
@@ -195,7 +195,7 @@ func ParseConfig(name string, data []byte, lookupEnv func(string) (string, bool)
 	c.parsed = true
 	c.decodeRoot(doc.Content[0])
 	if _, set := d.lines["storage"]; !set {
-		c.Storage = StorageConfig{Type: "sqlite3", SQLiteFile: defaultSQLiteFile}
+		c.Storage = StorageConfig{Type: "sqlite3", Settings: sqliteSettings{File: defaultSQLiteFile}}
 	}
 	if c.Logger.Format == "" {
 		c.Logger.Format = "text"

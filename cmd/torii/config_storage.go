@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -16,34 +18,33 @@ func (c *Config) decodeStorage(n *yaml.Node, path string) {
 		"type":   func(n *yaml.Node, p string) { c.Storage.Type = d.str(n, p) },
 		"config": func(n *yaml.Node, p string) { cfg, cfgPath = n, p },
 	}, nil)
-	if t := c.Storage.Type; t == "memory" || t == "sqlite3" || t == "postgres" {
-		cfg = d.expand(cfg, cfgPath)
+	if cfgPath == "" {
+		cfgPath = join(path, "config")
 	}
+	types := storageTypes()
 	typePath := join(path, "type")
-	switch c.Storage.Type {
-	case "":
-		d.at(typePath, "is required (memory, sqlite3 or postgres)")
-	case "memory":
-		d.mapping(cfg, cfgPath, fields{}, nil)
-	case "sqlite3":
-		d.mapping(cfg, cfgPath, fields{
-			"file": func(n *yaml.Node, p string) { c.Storage.SQLiteFile = d.str(n, p) },
-		}, nil)
-		if c.Storage.SQLiteFile == "" {
-			d.at(join(join(path, "config"), "file"), "is required for sqlite3 storage")
-		}
-	case "postgres":
-		c.decodePostgres(cfg, cfgPath)
-	case "kubernetes", "etcd", "mysql":
-		d.at(typePath, "torii does not support %s storage (use sqlite3 for one replica, postgres for several)", c.Storage.Type)
+	t := c.Storage.Type
+	decode, ok := types[t]
+	switch {
+	case t == "":
+		d.at(typePath, "is required (%s)", storageTypeNames(types))
+	case ok:
+		c.Storage.Settings = decode(d, d.expand(cfg, cfgPath), cfgPath)
+	case slices.Contains(unsupportedStorage, t):
+		d.at(typePath, "torii does not support %s storage (use sqlite3 for one replica, postgres for several)", t)
 	default:
-		d.at(typePath, "unknown storage type %q (memory, sqlite3 or postgres)", c.Storage.Type)
+		d.at(typePath, "unknown storage type %q (%s)", t, storageTypeNames(types))
 	}
 }
 
-func (c *Config) decodePostgres(n *yaml.Node, path string) {
-	d := c.d
-	pg := &c.Storage.Postgres
+// decodePostgresStorage is the registry's postgres entry.
+func decodePostgresStorage(d *decoder, n *yaml.Node, path string) storageSettings {
+	var pg PostgresConfig
+	decodePostgres(d, &pg, n, path)
+	return pg
+}
+
+func decodePostgres(d *decoder, pg *PostgresConfig, n *yaml.Node, path string) {
 	d.mapping(n, path, fields{
 		"host":     func(n *yaml.Node, p string) { pg.Host = d.str(n, p) },
 		"port":     func(n *yaml.Node, p string) { pg.Port = d.integer(n, p) },

@@ -353,7 +353,7 @@ func TestTypicalDexConfigValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg := c.Storage.Postgres
+	pg, _ := c.Storage.Settings.(PostgresConfig)
 	if c.Storage.Type != "postgres" || pg.Host != "db.example.com" || pg.Port != 5432 || pg.Password != "pg secret" ||
 		pg.SSL.Mode != "verify-full" || pg.ConnectionTimeout != 5*time.Second || pg.ConnMaxLifetime != 5*time.Minute || pg.MaxOpenConns != 10 {
 		t.Errorf("postgres = %+v", pg)
@@ -443,8 +443,8 @@ staticPasswords:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Storage.SQLiteFile != "/data/torii-$1.db" {
-		t.Errorf("file = %q", c.Storage.SQLiteFile)
+	if st, _ := c.Storage.Settings.(sqliteSettings); st.File != "/data/torii-$1.db" {
+		t.Errorf("storage = %+v", c.Storage)
 	}
 	if c.Clients[0].ID != "app" || c.Clients[0].Secret != "s3" {
 		t.Errorf("client = %+v", c.Clients[0])
@@ -466,7 +466,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Storage.Type != "sqlite3" || c.Storage.SQLiteFile != defaultSQLiteFile {
+	if st, _ := c.Storage.Settings.(sqliteSettings); c.Storage.Type != "sqlite3" || st.File != defaultSQLiteFile {
 		t.Errorf("storage = %+v, want sqlite3 %s", c.Storage, defaultSQLiteFile)
 	}
 	if c.Logger.Level != slog.LevelInfo || c.Logger.Format != "text" {

@@ -100,9 +100,9 @@ func dexIDTokens(d *decoder, n *yaml.Node) time.Duration {
 // PostgreSQL with sessions in read-only mode. It returns the transaction
 // options the snapshot is read with.
 func openDexStorage(s StorageConfig) (*sql.DB, *sql.TxOptions, error) {
-	switch s.Type {
-	case "sqlite3":
-		abs, err := filepath.Abs(s.SQLiteFile)
+	switch st := s.Settings.(type) {
+	case sqliteSettings:
+		abs, err := filepath.Abs(st.File)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -115,8 +115,8 @@ func openDexStorage(s StorageConfig) (*sql.DB, *sql.TxOptions, error) {
 			return nil, nil, err
 		}
 		return db, &sql.TxOptions{}, nil
-	case "postgres":
-		db, err := postgres.OpenReadOnly(postgresConfig(s.Postgres))
+	case PostgresConfig:
+		db, err := postgres.OpenReadOnly(postgresConfig(st))
 		if err != nil {
 			return nil, nil, err
 		}

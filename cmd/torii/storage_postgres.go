@@ -2,15 +2,23 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/torii-idp/torii/storage"
 	"github.com/torii-idp/torii/storage/postgres"
 )
 
-// openPostgres opens the PostgreSQL backend from storage.config.
-func openPostgres(ctx context.Context, c PostgresConfig, logger *slog.Logger) (storage.Storage, error) {
+// open opens the PostgreSQL backend from storage.config.
+func (c PostgresConfig) open(ctx context.Context, logger *slog.Logger) (storage.Storage, error) {
 	return postgres.Open(ctx, postgresConfig(c), logger)
+}
+
+func (c PostgresConfig) describe() string {
+	if c.DSN != "" {
+		return "postgres (dsn)"
+	}
+	return fmt.Sprintf("postgres (%s/%s)", c.Host, c.Database)
 }
 
 // postgresConfig is the postgres package's form of storage.config.

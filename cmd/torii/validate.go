@@ -230,15 +230,8 @@ func (c *Config) summary() string {
 	fmt.Fprintf(&b, "%s: OK\n", c.File)
 	fmt.Fprintf(&b, "  issuer:     %s\n", c.Issuer)
 	st := c.Storage.Type
-	switch st {
-	case "sqlite3":
-		st += " (" + c.Storage.SQLiteFile + ")"
-	case "postgres":
-		if c.Storage.Postgres.DSN != "" {
-			st += " (dsn)"
-		} else {
-			st += fmt.Sprintf(" (%s/%s)", c.Storage.Postgres.Host, c.Storage.Postgres.Database)
-		}
+	if c.Storage.Settings != nil {
+		st = c.Storage.Settings.describe()
 	}
 	fmt.Fprintf(&b, "  storage:    %s\n", st)
 	var listen []string
