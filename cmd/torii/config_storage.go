@@ -31,7 +31,7 @@ func (c *Config) decodeStorage(n *yaml.Node, path string) {
 	case ok:
 		c.Storage.Settings = decode(d, d.expand(cfg, cfgPath), cfgPath)
 	case slices.Contains(unsupportedStorage, t):
-		d.at(typePath, "torii does not support %s storage (use sqlite3 for one replica, postgres for several)", t)
+		d.at(typePath, "torii does not support %s storage (use sqlite3 for one replica; postgres or kubernetes for several)", t)
 	default:
 		d.at(typePath, "unknown storage type %q (%s)", t, storageTypeNames(types))
 	}

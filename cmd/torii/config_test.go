@@ -166,8 +166,13 @@ func TestConfigProblems(t *testing.T) {
 		env  map[string]string
 		want []string // each printed problem, in order; nil means valid
 	}{
-		{name: "kubeflow dex config: kubernetes storage refused by name", yaml: kubeflowDex, env: kfEnv,
-			want: []string{`config.yaml:3: storage.type: torii does not support kubernetes storage`}},
+		{name: "kubeflow dex config (kubernetes storage in cluster) loads", yaml: kubeflowDex, env: kfEnv},
+		{name: "kubernetes storage: both sources", yaml: minimal + "storage:\n  type: kubernetes\n  config:\n    inCluster: true\n    kubeConfigFile: /k\n",
+			want: []string{`config.yaml:6: storage.config: set either inCluster or kubeConfigFile, not both`}},
+		{name: "kubernetes storage: no source, unknown key", yaml: minimal + "storage:\n  type: kubernetes\n  config:\n    inCluster: false\n    namespace: x\n",
+			want: []string{`config.yaml:6: storage.config: set inCluster: true or kubeConfigFile`, `config.yaml:8: storage.config.namespace: unknown key "namespace"`}},
+		{name: "etcd storage refused by name", yaml: minimal + "storage:\n  type: etcd\n",
+			want: []string{`config.yaml:5: storage.type: torii does not support etcd storage`}},
 		{name: "kubeflow dex config with sqlite3 loads", env: kfEnv,
 			yaml: strings.Replace(kubeflowDex, "type: kubernetes\n  config:\n    inCluster: true", "type: sqlite3\n  config:\n    file: /var/lib/torii/torii.db", 1)},
 		{name: "typical dex config", yaml: typicalDex, env: map[string]string{"PGPASSWORD": "pg", "LDAP_BIND_PW": "bind"}},

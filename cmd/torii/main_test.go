@@ -46,7 +46,7 @@ func TestBinary(t *testing.T) {
 		bad := filepath.Join(dir, "bad.yaml")
 		os.WriteFile(bad, []byte(`issuer: http://127.0.0.1:5556/dex
 storage:
-  type: kubernetes
+  type: etcd
 web:
   http: 127.0.0.1:5556
   tlsCert: /x
@@ -63,7 +63,7 @@ colour: blue
 			t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
 		}
 		want := []string{
-			bad + ":3: storage.type: torii does not support kubernetes storage",
+			bad + ":3: storage.type: torii does not support etcd storage",
 			bad + ":8: grpc.addr: \":5557\" is reachable from other machines: without grpc.tlsCert and grpc.tlsKey the admin API listens only on a loopback address (127.0.0.1:5557) or a Unix socket (unix:/path)",
 			bad + ":12: staticClients[0].secretEnv: environment variable TORII_TEST_UNSET_SECRET is not set",
 			bad + ":13: colour: unknown key \"colour\"",

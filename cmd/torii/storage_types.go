@@ -32,14 +32,15 @@ type storageSettings interface {
 // Adding a backend is its package plus one line here.
 func storageTypes() map[string]storageFactory {
 	return map[string]storageFactory{
-		"memory":   decodeMemoryStorage,
-		"sqlite3":  decodeSQLiteStorage,
-		"postgres": decodePostgresStorage,
+		"memory":     decodeMemoryStorage,
+		"sqlite3":    decodeSQLiteStorage,
+		"postgres":   decodePostgresStorage,
+		"kubernetes": decodeKubernetesStorage,
 	}
 }
 
 // unsupportedStorage are Dex's storage types torii refuses by name.
-var unsupportedStorage = []string{"etcd", "kubernetes", "mysql"}
+var unsupportedStorage = []string{"etcd", "mysql"}
 
 func storageTypeNames(types map[string]storageFactory) string {
 	return strings.Join(slices.Sorted(maps.Keys(types)), ", ")

@@ -47,7 +47,7 @@ type Storage struct {
 	m       *Metrics
 }
 
-// New wraps s; backend is the storage type (memory, sqlite3, postgres).
+// New wraps s; backend is the storage type (memory, sqlite3, postgres, kubernetes).
 func New(s storage.Storage, backend string, m *Metrics) *Storage {
 	return &Storage{Storage: s, backend: backend, m: m}
 }
