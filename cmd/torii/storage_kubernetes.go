@@ -28,8 +28,14 @@ func decodeKubernetesStorage(d *decoder, n *yaml.Node, path string) storageSetti
 	return s
 }
 
+// serviceAccountDirEnv moves where inCluster reads the service account's
+// files from (default kubernetes.DefaultServiceAccountDir): for a token
+// mounted elsewhere, and for tests outside a pod.
+const serviceAccountDirEnv = "TORII_SERVICE_ACCOUNT_DIR"
+
 func (s kubernetesSettings) config() kubernetes.Config {
-	return kubernetes.Config{InCluster: s.InCluster, KubeConfigFile: s.KubeConfigFile, LookupEnv: lookupEnv}
+	dir, _ := lookupEnv(serviceAccountDirEnv)
+	return kubernetes.Config{InCluster: s.InCluster, KubeConfigFile: s.KubeConfigFile, LookupEnv: lookupEnv, ServiceAccountDir: dir}
 }
 
 func (s kubernetesSettings) open(ctx context.Context, logger *slog.Logger) (storage.Storage, error) {
