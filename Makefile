@@ -4,7 +4,7 @@ CONFIG  ?= examples/config.dev.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test unit fuzz-short interop dex-test bench fuzz fuzz-long vet clean load-smoke scale-refresh scale-store-sqlite scale-store-postgres scale-gc-sqlite scale-gc-postgres scale-seed-sqlite scale-seed-postgres image image-test deploy-test
+.PHONY: all build run test unit fuzz-short interop dex-test bench fuzz fuzz-long vet clean load-smoke scale-refresh scale-store-sqlite scale-store-postgres scale-gc-sqlite scale-gc-postgres scale-seed-sqlite scale-seed-postgres image image-test deploy-test kubernetes
 
 all: build
 
@@ -18,9 +18,10 @@ run: build
 	./bin/torii serve $(CONFIG)
 
 # Every test: the module's tests (slapd, PostgreSQL), a short run of every
-# fuzz target, the container image, the interop suite with the real
-# clients, then the switch from the real Dex.
-test: unit fuzz-short image-test deploy-test interop dex-test
+# fuzz target, the container image, the manifests, the kubernetes storage
+# on a real API server, the interop suite with the real clients, then the
+# switch from the real Dex.
+test: unit fuzz-short image-test deploy-test kubernetes interop dex-test
 
 unit:
 	$(GO) vet ./...
@@ -67,6 +68,13 @@ scale-seed-sqlite:
 	scripts/load/scale.sh seed sqlite
 scale-seed-postgres:
 	scripts/load/scale.sh seed postgres
+
+# The kubernetes storage against a real API server (etcd and
+# apiextensions-apiserver in process, test/kubernetes): the conformance
+# suite, two replicas, GC, inCluster, CRD bootstrap, Kubeflow's config.
+# Its first build is slow (the API server's code); later ones are cached.
+kubernetes:
+	cd test/kubernetes && $(GO) vet . && $(GO) test -mod=mod -count=1 -timeout 30m .
 
 # The real clients (kube-apiserver's authenticator, oauth2-proxy, kubelogin,
 # openid-client, Chromium) against the real torii binary, and oidc-provider

@@ -62,10 +62,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "torii.crdPlurals" -}}
 - toriiauthcodes
 - toriiauthrequests
+- toriiclients
 - toriikeys
 - toriilocks
+- toriipasswords
 - toriirefreshtokens
 - toriirevokedgrants
+- toriisessions
+- toriithrottles
 {{- end }}
 
 {{/* The config as rendered: kubernetes storage unless config.storage is set. */}}
