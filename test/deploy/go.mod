@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/torii-idp/torii => ../..
 
 require (
+	github.com/torii-idp/torii v0.0.0-00010101000000-000000000000
 	gopkg.in/yaml.v3 v3.0.1
 	helm.sh/helm/v4 v4.3.2
 	k8s.io/api v0.37.2

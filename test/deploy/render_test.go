@@ -39,16 +39,7 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// crdsLanded reports whether deploy/base/crds (the kubernetes storage
-// backend's CRD manifests) is in this tree.
-func crdsLanded(root string) bool {
-	_, err := os.Stat(filepath.Join(root, "deploy", "base", "crds", "kustomization.yaml"))
-	return err == nil
-}
-
-// deployFS is deploy/ in memory at its real path. Until the kubernetes
-// storage backend lands with deploy/base/crds, an empty stand-in takes its
-// place so that the rest can be tested; the test says so.
+// deployFS is deploy/ in memory at its real path.
 func deployFS(t *testing.T, root string) filesys.FileSystem {
 	t.Helper()
 	mem := filesys.MakeFsInMemory()
@@ -65,13 +56,6 @@ func deployFS(t *testing.T, root string) filesys.FileSystem {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if !crdsLanded(root) {
-		t.Logf("deploy/base/crds is not in this tree yet (the kubernetes storage backend brings it): building with an empty stand-in")
-		stub := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n"
-		if err := mem.WriteFile(filepath.Join(dir, "base", "crds", "kustomization.yaml"), []byte(stub)); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return mem
 }
