@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/torii-idp/torii/deploy/base/crds"
+	"github.com/torii-idp/torii/storage"
 )
 
 // crdTimeout bounds the wait for a created CRD to be served.
@@ -84,7 +85,8 @@ func (s *Storage) waitServed(ctx context.Context, plural string) error {
 		if err == nil {
 			return nil
 		}
-		if !errors.As(err, &ae) || ae.Code != http.StatusNotFound {
+		// Not yet served: 404, or a 503 while the API server installs it.
+		if ctx.Err() == nil && !errors.Is(err, storage.ErrUnavailable) && (!errors.As(err, &ae) || ae.Code != http.StatusNotFound) {
 			return fmt.Errorf("kubernetes storage: waiting for CRD %s.%s: %w", plural, Group, err)
 		}
 		t := time.NewTimer(time.Duration(min(attempt+1, 10)) * 50 * time.Millisecond)
