@@ -47,6 +47,9 @@ func (s *Storage) GarbageCollect(ctx context.Context, now time.Time) (storage.GC
 	collect(sweep(ctx, s.revokedGrants(), &res.RevokedGrants, func(g revokedGrant) bool {
 		return !g.Until.IsZero() && g.Until.Before(now)
 	}))
+	collect(sweep(ctx, s.deviceRequests(), &res.DeviceRequests, func(d storage.DeviceRequest) bool { return d.Expiry.Before(now) }))
+	var codes int64 // counted with their requests
+	collect(sweep(ctx, s.deviceUserCodes(), &codes, func(c userCodeIndex) bool { return c.Expiry.Before(now) }))
 	collect(sweep(ctx, s.sessions(), &res.Sessions, func(ss storage.Session) bool { return ss.Expiry().Before(now) }))
 	wall := s.now()
 	collect(sweep(ctx, s.throttles(), &res.ThrottleCounters, func(t throttleRecord) bool {

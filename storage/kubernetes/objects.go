@@ -21,16 +21,19 @@ const (
 
 // The plurals of torii's kinds (deploy/base/crds/PLURAL.yaml).
 const (
-	pluralAuthCodes     = "toriiauthcodes"
-	pluralAuthRequests  = "toriiauthrequests"
-	pluralClients       = "toriiclients"
-	pluralKeys          = "toriikeys"
-	pluralLocks         = "toriilocks"
-	pluralPasswords     = "toriipasswords"
-	pluralRefreshTokens = "toriirefreshtokens"
-	pluralRevokedGrants = "toriirevokedgrants"
-	pluralSessions      = "toriisessions"
-	pluralThrottles     = "toriithrottles"
+	pluralAuthCodes       = "toriiauthcodes"
+	pluralAuthRequests    = "toriiauthrequests"
+	pluralClients         = "toriiclients"
+	pluralDeviceRequests  = "toriidevicerequests"
+	pluralDeviceUserCodes = "toriideviceusercodes"
+	pluralLogouts         = "toriilogoutdeliveries"
+	pluralKeys            = "toriikeys"
+	pluralLocks           = "toriilocks"
+	pluralPasswords       = "toriipasswords"
+	pluralRefreshTokens   = "toriirefreshtokens"
+	pluralRevokedGrants   = "toriirevokedgrants"
+	pluralSessions        = "toriisessions"
+	pluralThrottles       = "toriithrottles"
 )
 
 // Labels: a refresh token carries its hashed family (RevokeGrant deletes
@@ -39,6 +42,9 @@ const (
 const (
 	labelFamily = "torii.dex.coreos.com/family"
 	labelUser   = "torii.dex.coreos.com/user"
+	// labelSession: a refresh token issued from a browser session carries
+	// the session's hashed ID (logout revokes by it).
+	labelSession = "torii.dex.coreos.com/session"
 )
 
 // kindOf is the Kind of a plural (torii + the singular, capitalised).
@@ -50,6 +56,12 @@ func kindOf(plural string) string {
 		return "ToriiAuthRequest"
 	case pluralClients:
 		return "ToriiClient"
+	case pluralDeviceRequests:
+		return "ToriiDeviceRequest"
+	case pluralDeviceUserCodes:
+		return "ToriiDeviceUserCode"
+	case pluralLogouts:
+		return "ToriiLogoutDelivery"
 	case pluralKeys:
 		return "ToriiKeys"
 	case pluralLocks:
@@ -70,7 +82,8 @@ func kindOf(plural string) string {
 
 // Plurals lists torii's resources in dex.coreos.com.
 func Plurals() []string {
-	return []string{pluralAuthCodes, pluralAuthRequests, pluralClients, pluralKeys, pluralLocks,
+	return []string{pluralAuthCodes, pluralAuthRequests, pluralClients, pluralDeviceRequests, pluralDeviceUserCodes,
+		pluralKeys, pluralLocks, pluralLogouts,
 		pluralPasswords, pluralRefreshTokens, pluralRevokedGrants, pluralSessions, pluralThrottles}
 }
 

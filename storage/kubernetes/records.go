@@ -61,10 +61,14 @@ func (s *Storage) DeleteAuthCode(ctx context.Context, id string) error {
 }
 
 func refreshLabels(r storage.RefreshToken) map[string]string {
-	return map[string]string{
+	l := map[string]string{
 		labelFamily: labelValue(r.FamilyID),
 		labelUser:   labelValue(r.ConnectorID, r.Claims.UserID),
 	}
+	if r.SessionID != "" {
+		l[labelSession] = labelValue(r.SessionID)
+	}
+	return l
 }
 
 // CreateRefresh stores r, labelled with its family and user.

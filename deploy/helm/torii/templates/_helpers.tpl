@@ -63,8 +63,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - toriiauthcodes
 - toriiauthrequests
 - toriiclients
+- toriidevicerequests
+- toriideviceusercodes
 - toriikeys
 - toriilocks
+- toriilogoutdeliveries
 - toriipasswords
 - toriirefreshtokens
 - toriirevokedgrants
