@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/torii-idp/torii/storage"
 )
@@ -234,4 +235,18 @@ func (s *Storage) ListUserSessions(ctx context.Context, connectorID, userID stri
 // DeleteUserSessions ends the user's sessions in one deletecollection.
 func (s *Storage) DeleteUserSessions(ctx context.Context, connectorID, userID string) (int64, error) {
 	return s.sessions().deleteAll(ctx, labelUser+"="+labelValue(connectorID, userID))
+}
+
+// CountSessions counts the sessions that have not expired at now, for the
+// torii_sessions_live gauge (a background loop, once a minute: a paged
+// list of the sessions, never a cost of a request).
+func (s *Storage) CountSessions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.sessions().each(ctx, "", func(o object[storage.Session]) error {
+		if e := o.Spec.Expiry(); !e.IsZero() && !e.Before(now) {
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
