@@ -127,6 +127,8 @@ func (s *suite) newChromium(t *testing.T, execPath string) (context.Context, fun
 		// nothing else unusual.
 		chromedp.Flag("ignore-certificate-errors-spki-list", s.ca.LeafSPKI),
 		chromedp.WindowSize(1024, 800),
+		// Chromium may take long to start on a loaded machine.
+		chromedp.WSURLReadTimeout(2 * time.Minute),
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))

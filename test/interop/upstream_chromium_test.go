@@ -25,31 +25,8 @@ func (s *suite) chromiumUpstream(t *testing.T, op *upstreamOP, start, appURL str
 			t.Fatalf("chromium not found at %s (apt-get install chromium)", chromiumPath)
 		}
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		// torii and oidc-provider both serve the test CA's certificate.
-		chromedp.Flag("ignore-certificate-errors-spki-list", s.ca.LeafSPKI),
-		chromedp.WindowSize(1024, 800),
-		// Chromium may take long to start on a loaded machine.
-		chromedp.WSURLReadTimeout(2 * time.Minute),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	ctx, done := s.newChromium(t, path)
+	defer done()
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
 			var buf []byte
