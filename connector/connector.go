@@ -77,6 +77,10 @@ type Closer interface {
 // not reveal anything about the directory beyond that.
 type LoginError struct {
 	Message string
+	// Key, when set, names the message in torii's catalogs (web/i18n), so
+	// the person reads it in their language; Message is the English text
+	// for logs and for clients told through an error redirect.
+	Key string
 }
 
 func (e *LoginError) Error() string { return e.Message }

@@ -7,19 +7,19 @@ import (
 )
 
 var scopeDescriptions = map[string]string{
-	scopeOpenID:        "Know who you are",
-	scopeEmail:         "View your email address",
-	scopeProfile:       "View your name and username",
-	scopeGroups:        "View your groups",
-	scopeOfflineAccess: "Stay signed in (offline access)",
-	scopeFederatedID:   "Know which login method you used",
+	scopeOpenID:        "scope.openid",
+	scopeEmail:         "scope.email",
+	scopeProfile:       "scope.profile",
+	scopeGroups:        "scope.groups",
+	scopeOfflineAccess: "scope.offline_access",
+	scopeFederatedID:   "scope.federated_id",
 }
 
 // approval handles GET and POST /approval (Dex's form: req, approval=approve|rejected).
 func (f *authFlow) approval(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form could not be parsed.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.bad_form")
 		return
 	}
 	ar, ok := f.loadRequest(w, r, r.Form.Get("req"))
@@ -27,7 +27,7 @@ func (f *authFlow) approval(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ar.LoggedIn {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Not logged in", "Log in before approving access.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.not_logged_in")
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -41,21 +41,21 @@ func (f *authFlow) approval(w http.ResponseWriter, r *http.Request) {
 			name = ar.ClientID
 		}
 		d := pageData{
-			Title: "Grant access", Action: f.issuer.at("/approval"), ReqID: ar.ID,
+			title: tr("approval.title"), Action: f.issuer.at("/approval"), ReqID: ar.ID,
 			CSRF: f.browser.formToken(r, ar.ID), ClientName: name,
 		}
 		for _, s := range ar.Scopes {
-			if desc, ok := scopeDescriptions[s]; ok {
-				d.Scopes = append(d.Scopes, desc)
+			if key, ok := scopeDescriptions[s]; ok {
+				d.scopes = append(d.scopes, tr(key))
 			} else if peers := scopeSet([]string{s}).peers(); len(peers) == 1 {
-				d.Scopes = append(d.Scopes, "Act on behalf of "+peers[0])
+				d.scopes = append(d.scopes, tr("scope.cross_client", "client", peers[0]))
 			}
 		}
 		f.pages.render(w, r, http.StatusOK, "approval.html", d)
 		return
 	}
 	if !f.browser.validForm(r, ar.ID) {
-		f.pages.errorPage(w, r, http.StatusForbidden, "Form expired", "The form was not submitted from this page. Start again from the application.")
+		f.pages.errorPage(w, r, http.StatusForbidden, "err.form_expired")
 		return
 	}
 	switch r.PostForm.Get("approval") {
@@ -71,6 +71,6 @@ func (f *authFlow) approval(w http.ResponseWriter, r *http.Request) {
 		}
 		errorRedirect(w, r, f.log, f.issuer.URL, ar.RedirectURI, ar.State, oauth2.AccessDenied("the user denied access"))
 	default:
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad request", `approval must be "approve" or "rejected".`)
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.bad_approval")
 	}
 }

@@ -59,13 +59,15 @@ const codeTTL = 10 * time.Minute
 func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad request", "The authorization request could not be parsed.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.bad_auth_request")
 		return
 	}
 	q := r.Form
+	setUILocales(r.Context(), q.Get("ui_locales"))
 	// Errors about the client or the redirect URI are never redirected.
 	if err := checkParams(q, authorizeParams, []string{"client_id", "redirect_uri"}); err != nil {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad request", toOAuth2(r.Context(), f.log, err).Description+".")
+		f.pages.render(w, r, http.StatusBadRequest, "error.html", pageData{title: tr("err.invalid_request.title"),
+			message: tr("err.invalid_request.body"), Detail: toOAuth2(r.Context(), f.log, err).Description, Status: http.StatusBadRequest})
 		return
 	}
 	client, ok, err := f.clients.get(r.Context(), q.Get("client_id"))
@@ -74,19 +76,17 @@ func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Unknown application",
-			"The application that sent you here ("+quote(q.Get("client_id"))+") is not registered.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.unknown_client", "client", truncate(q.Get("client_id")))
 		return
 	}
 	redirectURI := q.Get("redirect_uri")
 	if err := redirecturi.Valid(redirectURI); err != nil {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad redirect URI", "The application sent an invalid redirect URI.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.bad_redirect_uri")
 		return
 	}
 	if !redirecturi.Match(client.RedirectURIs, redirectURI, client.Public) {
 		f.log.InfoContext(r.Context(), "unregistered redirect URI", "client_id", client.ID, "redirect_uri", truncate(redirectURI))
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Unregistered redirect URI",
-			"The redirect URI the application sent is not registered for it.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.unregistered_redirect_uri")
 		return
 	}
 	state := q.Get("state")
@@ -110,8 +110,7 @@ func (f *authFlow) authorize(w http.ResponseWriter, r *http.Request) {
 		ip := f.ips.clientIP(r)
 		if err := f.logins.throttle.startAuthRequest(r.Context(), ip, f.unstartedTTL); errors.Is(err, errTooManyPending) {
 			f.log.WarnContext(r.Context(), "auth request refused: too many pending from one address", "client_ip", ip)
-			f.pages.errorPage(w, r, http.StatusTooManyRequests, "Too many login requests",
-				"Too many logins were started from your address. Wait a few minutes and try again.")
+			f.pages.errorPage(w, r, http.StatusTooManyRequests, "err.too_many_requests")
 			return
 		} else if err != nil {
 			f.storageErrorPage(w, r, err)
@@ -186,6 +185,7 @@ func (f *authFlow) newAuthRequest(ctx context.Context, q url.Values, client Clie
 		// browser session, so only prompt=consent changes anything.
 		ForceApproval: slices.Contains(strings.Fields(q.Get("prompt")), "consent"),
 		ConnectorID:   connID,
+		UILocales:     q.Get("ui_locales"),
 		// Short until a login page is shown (see loadRequest): requests
 		// nobody follows up do not pile up for a day.
 		Expiry: now.Add(f.unstartedTTL),
@@ -207,12 +207,12 @@ func (f *authFlow) connectorURL(connID, reqID string) string {
 // this browser; it renders the error page itself and returns ok=false.
 func (f *authFlow) loadRequest(w http.ResponseWriter, r *http.Request, reqID string) (storage.AuthRequest, bool) {
 	if reqID == "" {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Login not found", "This page needs a login request; start from the application.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.login_not_found")
 		return storage.AuthRequest{}, false
 	}
 	ar, err := f.store.GetAuthRequest(r.Context(), reqID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && f.now().After(ar.Expiry)) {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Login expired", "This login request has expired or was already used.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.login_expired")
 		return storage.AuthRequest{}, false
 	}
 	if err != nil {
@@ -220,10 +220,10 @@ func (f *authFlow) loadRequest(w http.ResponseWriter, r *http.Request, reqID str
 		return storage.AuthRequest{}, false
 	}
 	audit.SetClient(r.Context(), ar.ClientID)
+	setUILocales(r.Context(), ar.UILocales)
 	if !f.browser.owns(r, ar.BrowserHash) {
 		f.log.WarnContext(r.Context(), "auth request used from another browser", "client_id", ar.ClientID, "client_ip", f.ips.clientIP(r))
-		f.pages.errorPage(w, r, http.StatusForbidden, "Login started elsewhere",
-			"This login was started in another browser (or your cookies are disabled). Start again from the application.")
+		f.pages.errorPage(w, r, http.StatusForbidden, "err.other_browser")
 		return storage.AuthRequest{}, false
 	}
 	if now := f.now(); ar.Expiry.Sub(now) <= f.unstartedTTL && f.authReqTTL > f.unstartedTTL {
@@ -247,8 +247,8 @@ func (f *authFlow) storageErrorPage(w http.ResponseWriter, r *http.Request, err 
 	oe := toOAuth2(r.Context(), f.log, err)
 	if oe.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
-		f.pages.errorPage(w, r, oe.Status, "Temporarily unavailable", "The login service is temporarily unavailable. Try again in a moment.")
+		f.pages.errorPage(w, r, oe.Status, "err.unavailable")
 		return
 	}
-	f.pages.errorPage(w, r, http.StatusInternalServerError, "Internal error", "Something went wrong on our side.")
+	f.pages.errorPage(w, r, http.StatusInternalServerError, "err.internal")
 }

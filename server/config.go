@@ -174,6 +174,17 @@ type Client struct {
 type WebConfig struct {
 	Issuer  string // display name, default "torii"
 	LogoURL string
+	// Theme is light (the default), dark, or auto (the browser's
+	// prefers-color-scheme).
+	Theme string
+	// Dir holds an operator's templates/, static/ and i18n/ that replace
+	// torii's own files of the same name (docs/pages.md); "" for none.
+	Dir string
+	// Extra is given to the templates as .Extra.
+	Extra map[string]string
+	// DefaultLanguage is the page language when neither ui_locales nor
+	// Accept-Language names one torii has ("" is English).
+	DefaultLanguage string
 }
 
 // ThrottleConfig bounds password guessing and auth-request flooding (see

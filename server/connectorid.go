@@ -11,6 +11,5 @@ import (
 var errWrongConnector = errors.New("the login request is for another connector")
 
 func (f *authFlow) wrongConnectorPage(w http.ResponseWriter, r *http.Request) {
-	f.pages.errorPage(w, r, http.StatusBadRequest, "Wrong login method",
-		"This login must use the login method the application asked for. Start again from the application.")
+	f.pages.errorPage(w, r, http.StatusBadRequest, "err.wrong_connector")
 }

@@ -31,7 +31,7 @@ func (f *authFlow) next(w http.ResponseWriter, r *http.Request, ar storage.AuthR
 		}
 		conn, ok := f.byID[id]
 		if !ok {
-			f.pages.errorPage(w, r, http.StatusBadRequest, "Unknown login method", "This login method no longer exists. Start again from the application.")
+			f.pages.errorPage(w, r, http.StatusBadRequest, "err.connector_gone")
 			return
 		}
 		f.connectorLogin(w, r, ar, conn)
@@ -62,7 +62,7 @@ func (f *authFlow) needsApproval(r *http.Request, ar storage.AuthRequest) bool {
 
 // chooser lists the connectors; each link starts that connector's login.
 func (f *authFlow) chooser(w http.ResponseWriter, r *http.Request, ar storage.AuthRequest) {
-	d := pageData{Title: "Log in"}
+	d := pageData{title: tr("chooser.title")}
 	for _, c := range f.connectors {
 		d.Connectors = append(d.Connectors, connectorLink{Name: c.Name, URL: f.connectorURL(c.ID, ar.ID)})
 	}
@@ -103,7 +103,7 @@ func (f *authFlow) complete(w http.ResponseWriter, r *http.Request, ar storage.A
 	}
 	if c == nil {
 		f.log.ErrorContext(r.Context(), "auth request without a completion", "client_id", ar.ClientID, "response_types", ar.ResponseTypes)
-		f.pages.errorPage(w, r, http.StatusInternalServerError, "Internal error", "Something went wrong on our side.")
+		f.pages.errorPage(w, r, http.StatusInternalServerError, "err.internal")
 		return
 	}
 	if ar.SessionID != "" && f.sessions != nil {

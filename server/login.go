@@ -17,12 +17,12 @@ import (
 func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form could not be parsed.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.bad_form")
 		return
 	}
 	conn, ok := f.byID[chi.URLParam(r, "connector")]
 	if !ok {
-		f.pages.errorPage(w, r, http.StatusNotFound, "Unknown login method", "This login method does not exist.")
+		f.pages.errorPage(w, r, http.StatusNotFound, "err.unknown_connector")
 		return
 	}
 	reqID := r.Form.Get("req")
@@ -42,11 +42,11 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := pageData{
-		Title:  "Log in to " + f.pages.brand,
+		title:  tr("login.title", "brand", f.pages.brand),
 		Action: f.issuer.at("/auth/" + conn.ID),
 		ReqID:  ar.ID,
 		CSRF:   f.browser.formToken(r, ar.ID),
-		Prompt: conn.Password.Prompt(),
+		prompt: promptMessage(conn.Password.Prompt()),
 	}
 	if f.sessions != nil {
 		d.ShowRememberMe = true
@@ -60,7 +60,7 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !f.browser.validForm(r, ar.ID) {
-		f.pages.errorPage(w, r, http.StatusForbidden, "Form expired", "The login form was not submitted from this page. Start again from the application.")
+		f.pages.errorPage(w, r, http.StatusForbidden, "err.form_expired")
 		return
 	}
 	username, password := r.PostForm.Get("login"), r.PostForm.Get("password")
@@ -69,21 +69,17 @@ func (f *authFlow) login(w http.ResponseWriter, r *http.Request) {
 	ident, err := f.logins.login(r.Context(), conn, scopeSet(ar.Scopes).connectorScopes(), username, password, f.ips.clientIP(r))
 	switch {
 	case errors.Is(err, errBadCredentials):
-		d.Error = "Invalid username or password."
+		d.err = tr("login.bad_credentials")
 		f.pages.render(w, r, http.StatusUnauthorized, "login.html", d)
 		return
 	case errors.Is(err, errThrottled):
-		d.Error = "Too many failed attempts. Wait a few minutes and try again."
+		d.err = tr("login.throttled")
 		f.pages.render(w, r, http.StatusTooManyRequests, "login.html", d)
 		return
 	case err != nil:
-		oe := toOAuth2(r.Context(), f.log, loginError(err))
-		msg := "The login could not be completed. Try again, or contact your administrator."
-		if oe.Code == "access_denied" || oe.Code == "temporarily_unavailable" {
-			msg = oe.Description
-		}
-		d.Error = msg
-		f.pages.render(w, r, oe.Status, "login.html", d)
+		status, msg := f.loginFailure(r.Context(), err)
+		d.err = msg
+		f.pages.render(w, r, status, "login.html", d)
 		return
 	}
 	f.loggedIn(w, r, ar, conn, ident)
@@ -152,7 +148,7 @@ func (f *authFlow) issueCode(w http.ResponseWriter, r *http.Request, ar storage.
 	// Deleting first makes the request single use even if two tabs race.
 	if err := f.store.DeleteAuthRequest(ctx, ar.ID); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			f.pages.errorPage(w, r, http.StatusBadRequest, "Login expired", "This login request was already used.")
+			f.pages.errorPage(w, r, http.StatusBadRequest, "err.login_used")
 			return
 		}
 		f.storageErrorPage(w, r, err)

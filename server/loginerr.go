@@ -22,3 +22,39 @@ func loginError(err error) error {
 		return err
 	}
 }
+
+// loginFailure is what the login page (or the upstream error page) tells
+// the person about a failed login that was not a wrong password: the
+// connector's own message (from the catalog when it names a key), that
+// the directory did not answer, or that the login could not be completed.
+func (f *authFlow) loginFailure(ctx context.Context, err error) (int, message) {
+	oe := toOAuth2(ctx, f.log, loginError(err))
+	var le *connector.LoginError
+	switch {
+	case errors.As(err, &le):
+		if le.Key != "" && f.pages.langs.catalogs[0].Has(le.Key) {
+			return oe.Status, tr(le.Key)
+		}
+		if le.Message == "" {
+			return oe.Status, tr("login.denied")
+		}
+		return oe.Status, rawText(le.Message)
+	case oe.Code == "temporarily_unavailable":
+		return oe.Status, tr("login.unavailable")
+	default:
+		return oe.Status, tr("login.failed")
+	}
+}
+
+// promptMessage is the username field's label: the built-in connectors'
+// default prompts are in the catalog; a prompt the operator configured
+// (usernamePrompt) is shown as written.
+func promptMessage(p string) message {
+	switch p {
+	case "", "Username":
+		return tr("login.username")
+	case "Email Address", "Email address", "Email":
+		return tr("login.email")
+	}
+	return rawText(p)
+}

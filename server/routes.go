@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -26,7 +27,11 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		}
 		byID[cn.ID] = cn
 	}
-	pg, err := newPages(c.Web, iss, c.Logger)
+	site, err := web.Load(c.Web.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("frontend.dir: %w", err)
+	}
+	pg, err := newPages(c.Web, site, iss, c.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +96,7 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 	rw := routeWrapper{metrics: c.Metrics, ips: ips}
 
 	r := chi.NewRouter()
-	r.Use(headers(c.Headers, strings.HasPrefix(iss.URL, "https://")))
+	r.Use(headers(c.Headers, strings.HasPrefix(iss.URL, "https://")), withPageLocale)
 	r.Route(iss.Path+"/", func(r chi.Router) {
 		// route registers every route, wrapped once (request ID, audit
 		// context, metrics labelled with the pattern).
@@ -129,12 +134,12 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		route(http.MethodGet, "/healthz", health.live)
 		route(http.MethodGet, "/healthz/live", health.live)
 		route(http.MethodGet, "/healthz/ready", health.ready)
-		static := http.StripPrefix(iss.Path+"/static/", noDirectoryListing(http.FileServerFS(web.Static())))
+		static := http.StripPrefix(iss.Path+"/static/", noDirectoryListing(http.FileServerFS(site.Static)))
 		route(http.MethodGet, "/static/*", static.ServeHTTP)
 		route(http.MethodHead, "/static/*", static.ServeHTTP)
 	})
 	r.NotFound(rw.wrap("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pg.errorPage(w, r, http.StatusNotFound, "Not found", "There is nothing at this address.")
+		pg.errorPage(w, r, http.StatusNotFound, "err.not_found")
 	})).ServeHTTP)
 	r.MethodNotAllowed(rw.wrap("method_not_allowed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

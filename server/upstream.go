@@ -35,7 +35,7 @@ func (f *authFlow) startUpstream(w http.ResponseWriter, r *http.Request, ar stor
 		return a, nil
 	})
 	if errors.Is(err, errAlreadyLoggedIn) {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Already logged in", "This login is already complete. Start again from the application.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.already_logged_in")
 		return
 	}
 	if err != nil {
@@ -57,7 +57,7 @@ func (f *authFlow) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, ok := f.byID[ar.ConnectorID]
 	if !ok || conn.Callback == nil || ar.LoggedIn {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Unexpected callback", "This login is not waiting for an upstream provider. Start again from the application.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.unexpected_callback")
 		return
 	}
 	params := url.Values{}
@@ -94,10 +94,6 @@ func (f *authFlow) auditUpstreamFailure(r *http.Request, conn Connector, err err
 
 // upstreamErrorPage shows why an upstream login failed, without the cause.
 func (f *authFlow) upstreamErrorPage(w http.ResponseWriter, r *http.Request, err error) {
-	oe := toOAuth2(r.Context(), f.log, loginError(err))
-	msg := "The login could not be completed. Try again, or contact your administrator."
-	if oe.Code == "access_denied" || oe.Code == "temporarily_unavailable" {
-		msg = oe.Description
-	}
-	f.pages.errorPage(w, r, oe.Status, "Login failed", msg)
+	status, msg := f.loginFailure(r.Context(), err)
+	f.pages.errorPageMsg(w, r, status, "err.login_failed.title", msg)
 }

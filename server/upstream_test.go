@@ -131,7 +131,7 @@ func TestCallbackConnectorLogin(t *testing.T) {
 		up.err = fmt.Errorf("dial: %w", connector.ErrUnavailable)
 		up.mu.Unlock()
 		defer func() { up.mu.Lock(); up.err = nil; up.mu.Unlock() }()
-		if p := back(b, loc, "good"); p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "try again") {
+		if p := back(b, loc, "good"); p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "Try again in a moment") {
 			t.Errorf("%d %s", p.status, p.body)
 		}
 	})

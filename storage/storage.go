@@ -56,6 +56,9 @@ type AuthRequest struct {
 	// SessionID is the browser session the login was made in or taken from
 	// ("" without sessions).
 	SessionID string
+	// UILocales is the request's ui_locales (OIDC Core): the languages of
+	// the login pages, most preferred first.
+	UILocales string
 }
 
 // AuthCode is an authorization code. ID is the SHA-256 hash of the code

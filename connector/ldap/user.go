@@ -209,7 +209,7 @@ func (c *Connector) identity(e *goldap.Entry) (identity, error) {
 	default:
 		if id.Email = attrValue(e, us.EmailAttr); id.Email == "" {
 			return identity{}, fmt.Errorf("ldap: user %q has no %q attribute: %w", e.DN, us.EmailAttr,
-				&connector.LoginError{Message: "Your account has no email address; ask your administrator to add one."})
+				&connector.LoginError{Message: "Your account has no email address; ask your administrator to add one.", Key: "connector.no_email"})
 		}
 	}
 	return id, nil

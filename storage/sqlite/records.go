@@ -26,7 +26,7 @@ func newKinds() kinds {
 			"id", "client_id", "response_types", "scopes", "redirect_uri", "nonce", "state",
 			"code_challenge", "code_challenge_method", "force_approval", "browser_hash",
 			"connector_id", "logged_in", "claims", "connector_data", "auth_time", "expiry",
-			"session_id",
+			"session_id", "ui_locales",
 		}, authRequestArgs, scanAuthRequest),
 		authCodes: newKind("auth_codes", []string{
 			"id", "client_id", "redirect_uri", "nonce", "scopes", "connector_id", "connector_data",
@@ -65,7 +65,7 @@ func authRequestArgs(a storage.AuthRequest) ([]any, error) {
 		a.ID, a.ClientID, responseTypes, scopes, a.RedirectURI, a.Nonce, a.State,
 		a.CodeChallenge, a.CodeChallengeMethod, a.ForceApproval, a.BrowserHash,
 		a.ConnectorID, a.LoggedIn, claims, blobValue(a.ConnectorData), timeValue(a.AuthTime), timeValue(a.Expiry),
-		a.SessionID,
+		a.SessionID, a.UILocales,
 	}, nil
 }
 
@@ -77,7 +77,7 @@ func scanAuthRequest(row rowScanner) (storage.AuthRequest, error) {
 	)
 	err := row.Scan(&a.ID, &a.ClientID, &responseTypes, &scopes, &a.RedirectURI, &a.Nonce, &a.State,
 		&a.CodeChallenge, &a.CodeChallengeMethod, &a.ForceApproval, &a.BrowserHash,
-		&a.ConnectorID, &a.LoggedIn, &claims, &a.ConnectorData, &authTime, &expiry, &a.SessionID)
+		&a.ConnectorID, &a.LoggedIn, &claims, &a.ConnectorData, &authTime, &expiry, &a.SessionID, &a.UILocales)
 	if err != nil {
 		return storage.AuthRequest{}, err
 	}

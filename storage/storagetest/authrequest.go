@@ -33,6 +33,7 @@ func sampleAuthRequest(id string) storage.AuthRequest {
 		AuthTime:            now.Add(-time.Minute),
 		Expiry:              now.Add(24 * time.Hour),
 		SessionID:           "session-hash",
+		UILocales:           "ja-JP fr",
 	}
 }
 
