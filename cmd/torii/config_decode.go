@@ -301,22 +301,6 @@ func (c *Config) decodeOAuth2(n *yaml.Node, path string) {
 	}, nil)
 }
 
-func (c *Config) decodeFrontend(n *yaml.Node, path string) {
-	d := c.d
-	d.mapping(n, path, fields{
-		"issuer":  func(n *yaml.Node, p string) { c.Frontend.Issuer = d.str(n, p) },
-		"logoURL": func(n *yaml.Node, p string) { c.Frontend.LogoURL = d.str(n, p) },
-		"theme": func(n *yaml.Node, p string) {
-			if t := d.str(n, p); t != "" && t != "light" {
-				d.errorf(n, p, "torii does not support themes (%q); it has one look", t)
-			}
-		},
-	}, map[string]string{
-		"dir":   "frontend.dir (custom templates); torii's pages are built in",
-		"extra": "frontend.extra (template variables)",
-	})
-}
-
 func (c *Config) decodeClients(n *yaml.Node, path string) {
 	d := c.d
 	d.sequence(n, path, func(item *yaml.Node, p string, _ int) {

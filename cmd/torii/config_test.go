@@ -188,8 +188,8 @@ func TestConfigProblems(t *testing.T) {
 		{name: "dex keys torii does not implement", yaml: minimal + `expiry:
   deviceRequests: 5m
 frontend:
-  dir: /srv/web
-  theme: dark
+  theme: coreos
+  issuer: Example
 oauth2:
   responseTypes: [code, token]
   grantTypes: [authorization_code, "urn:ietf:params:oauth:grant-type:device_code"]
@@ -204,8 +204,7 @@ connectors:
 signer:
   type: vault
 `, want: []string{
-			`config.yaml:7: frontend.dir: torii does not support frontend.dir`,
-			`config.yaml:8: frontend.theme: torii does not support themes ("dark")`,
+			`config.yaml:7: frontend.theme: theme "coreos": torii has the themes light, dark and auto`,
 			`config.yaml:10: oauth2.responseTypes[1]: torii does not support response type "token"`,
 			`config.yaml:13: oauth2.pkce.enforce: torii does not support enforcing PKCE`,
 			`config.yaml:15: connectors[0].type: torii does not support connector type "github"`,

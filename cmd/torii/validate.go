@@ -25,6 +25,7 @@ func (c *Config) Validate() error {
 	c.validateClients()
 	c.validateConnectors()
 	c.validateOAuth2()
+	c.validateFrontend()
 	if c.KeysRotationPeriod > 0 && c.Expiry.SigningKeys > 0 && c.KeysRotationPeriod != c.Expiry.SigningKeys {
 		d.at("signer.config.keysRotationPeriod", "conflicts with expiry.signingKeys (%s); set only signer.config.keysRotationPeriod", c.Expiry.SigningKeys)
 	}
