@@ -84,3 +84,24 @@ func TestPagesLanguage(t *testing.T) {
 		}
 	})
 }
+
+// frontend.dir (the example theme), theme and extra reach the pages, and
+// static files are served under the issuer path from the theme first.
+func TestFrontendTheme(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) {
+		c.Web = server.WebConfig{Issuer: "Example Corp", Theme: "dark", Dir: "../examples/theme",
+			Extra: map[string]string{"support_url": "https://help.example.com/", "support_name": "Help desk"}}
+	})
+	p := e.browser().follow(e.oauth2Config().AuthCodeURL("st"))
+	for _, want := range []string{`data-theme="dark"`, `<meta name="color-scheme" content="dark">`, `href="/dex/static/example.css"`,
+		`<a href="https://help.example.com/">Help desk</a>`, "Log in to Example Corp", `id="password"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("page lacks %q:\n%s", want, p.body)
+		}
+	}
+	for path, want := range map[string]string{"/dex/static/example.css": "--accent: #0b6e4f", "/dex/static/main.css": "[data-theme=dark]"} {
+		if p := e.browser().get(path); p.status != http.StatusOK || !strings.Contains(p.body, want) {
+			t.Errorf("%s: %d %.80q", path, p.status, p.body)
+		}
+	}
+}
