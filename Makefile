@@ -15,6 +15,7 @@ build:
 # torii on the embedded default: SQLite under ./var, users from the config.
 run: build
 	mkdir -p var
+	@echo "torii's home page: $$(sed -n 's/^issuer: *//p' $(CONFIG) | head -1)/"
 	./bin/torii serve $(CONFIG)
 
 # Every test: the module's tests (slapd, PostgreSQL), a short run of every

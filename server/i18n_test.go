@@ -105,3 +105,16 @@ func TestFrontendTheme(t *testing.T) {
 		}
 	}
 }
+
+// The issuer path answers with a home page naming the discovery document.
+func TestHomePage(t *testing.T) {
+	e := newEnv(t)
+	req, _ := http.NewRequest(http.MethodGet, e.issuer+"/", nil)
+	req.Header.Set("Accept-Language", "ko")
+	p := e.browser().do(req)
+	for _, want := range []string{`<html lang="ko"`, "로그인 서비스", e.issuer + "/.well-known/openid-configuration", `href="/dex/.well-known/openid-configuration"`} {
+		if p.status != http.StatusOK || !strings.Contains(p.body, want) {
+			t.Errorf("home page (%d) lacks %q:\n%s", p.status, want, p.body)
+		}
+	}
+}

@@ -51,11 +51,11 @@ type pageData struct {
 	Static  string            // Base + "/static", where static/ is served
 	Extra   map[string]string // frontend.extra
 	// Page-specific fields.
-	Error, Message, Detail, Action, ReqID, CSRF, Prompt, Username, BackURL, ClientName string
-	Status                                                                             int
-	ShowRememberMe, RememberMe                                                         bool
-	Scopes                                                                             []string
-	Connectors                                                                         []connectorLink
+	Error, Message, Detail, Action, ReqID, CSRF, Prompt, Username, BackURL, ClientName, IssuerURL string
+	Status                                                                                        int
+	ShowRememberMe, RememberMe                                                                    bool
+	Scopes                                                                                        []string
+	Connectors                                                                                    []connectorLink
 	// UserCode is the device flow's code (device pages).
 	UserCode string
 	// Logout is the logout pages' own data (logout.go).

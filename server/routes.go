@@ -103,6 +103,7 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		route := func(method, pattern string, h http.HandlerFunc, mw ...func(http.Handler) http.Handler) {
 			r.With(mw...).Method(method, pattern, rw.wrap(pattern, h))
 		}
+		route(http.MethodGet, "/", (&home{pages: pg, issuerURL: iss.URL}).ServeHTTP)
 		route(http.MethodGet, "/.well-known/openid-configuration", disc.ServeHTTP, cors.wrap)
 		route(http.MethodGet, "/keys", keys.ServeHTTP, cors.wrap)
 		route(http.MethodPost, "/token", tok.ServeHTTP, cors.wrap)
