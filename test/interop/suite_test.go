@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -93,10 +94,10 @@ func (s *suite) summary() string {
 	return b.String()
 }
 
-// newSuite builds the programs and the CA. Building oauth2-proxy and
+// newSuite builds the programs (only those named, if any) and the CA. Building oauth2-proxy and
 // kubelogin the first time takes minutes; afterwards Go's build cache makes
 // it a link step.
-func newSuite(t *testing.T) *suite {
+func newSuite(t *testing.T, only ...string) *suite {
 	t.Helper()
 	wd, err := os.Getwd()
 	if err != nil {
@@ -121,6 +122,9 @@ func newSuite(t *testing.T) *suite {
 		{"kubelogin", filepath.Join(wd, "tools", "kubelogin"), "github.com/int128/kubelogin", &s.bin.kubelogin},
 	}
 	for _, b := range builds {
+		if len(only) > 0 && !slices.Contains(only, b.out) {
+			continue
+		}
 		out := filepath.Join(binDir, b.out)
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)

@@ -32,6 +32,7 @@ type toriiConfig struct {
 	EnablePasswordDB bool              `yaml:"enablePasswordDB,omitempty"`
 	StaticPasswords  []staticPassword  `yaml:"staticPasswords,omitempty"`
 	Connectors       []connectorConfig `yaml:"connectors,omitempty"`
+	Frontend         map[string]string `yaml:"frontend,omitempty"`
 	// Sessions, when set, is written as `sessions: {}` (the defaults).
 	Sessions *sessionsConfig `yaml:"sessions,omitempty"`
 }
@@ -50,8 +51,9 @@ type webConfig struct {
 }
 
 type oauth2Config struct {
-	SkipApprovalScreen bool   `yaml:"skipApprovalScreen"`
-	PasswordConnector  string `yaml:"passwordConnector,omitempty"`
+	SkipApprovalScreen    bool   `yaml:"skipApprovalScreen"`
+	AlwaysShowLoginScreen bool   `yaml:"alwaysShowLoginScreen,omitempty"`
+	PasswordConnector     string `yaml:"passwordConnector,omitempty"`
 }
 
 type staticClient struct {

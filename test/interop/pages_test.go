@@ -1,0 +1,270 @@
+package interop
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// TestPages walks every page a person sees in headless Chromium, in the
+// light and the dark colour scheme (frontend.theme auto), runs axe-core on
+// each (no serious or critical violation allowed), logs in with the
+// keyboard only, and saves a screenshot of each page to artifacts/.
+//
+// It is its own test (make interop runs it), needing only the torii binary, so that changing a
+// page can be checked without the whole suite: go test -run TestPages .
+func TestPages(t *testing.T) {
+	s := newSuite(t, "torii")
+	t.Cleanup(func() { fmt.Print("\n" + s.summary()) })
+	s.testPages(t)
+}
+
+func (s *suite) testPages(t *testing.T) {
+	path := chromiumPath
+	if _, err := os.Stat(path); err != nil {
+		var lerr error
+		if path, lerr = exec.LookPath("chromium"); lerr != nil {
+			t.Fatalf("chromium not found at %s (apt-get install chromium)", chromiumPath)
+		}
+	}
+	axe, err := os.ReadFile(filepath.Join("node", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatalf("axe-core: %v (run npm ci in test/interop/node; make interop does)", err)
+	}
+	c, dir := s.staticConfig(t, "pages")
+	c.OAuth2.SkipApprovalScreen = false
+	c.OAuth2.AlwaysShowLoginScreen = true
+	c.Frontend = map[string]string{"issuer": "Example Corp", "theme": "auto"}
+	tp := s.startTorii(t, "pages", c, dir)
+	for _, scheme := range []string{"light", "dark"} {
+		s.scenario(t, "axe-"+scheme, func(t *testing.T) {
+			s.walkPages(t, path, string(axe), tp, scheme)
+		})
+	}
+}
+
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+	} `json:"nodes"`
+}
+
+func (s *suite) walkPages(t *testing.T, execPath, axe string, tp *toriiProc, scheme string) {
+	// A fresh profile, removed once the browser has exited (cancelAlloc
+	// waits for that; t.TempDir's cleanup could race Chromium's last writes).
+	profile, err := os.MkdirTemp("", "torii-pages-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(profile)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(execPath),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(profile),
+		chromedp.Flag("ignore-certificate-errors-spki-list", s.ca.LeafSPKI),
+		chromedp.WindowSize(390, 844),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	defer cancelAlloc()
+	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	defer cancelCtx()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	redirected := make(chan string, 1)
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok && strings.HasPrefix(e.Request.URL, rpRedirectURI) {
+			select {
+			case redirected <- e.Request.URL:
+			default:
+			}
+		}
+	})
+	if err := chromedp.Run(ctx,
+		network.Enable(),
+		cdppage.SetBypassCSP(true),
+		// A phone's screen: the pages must work there.
+		emulation.SetDeviceMetricsOverride(390, 844, 2, true), // lets axe-core's script in; torii's CSP allows no inline script
+		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}),
+	); err != nil {
+		t.Fatal(err)
+	}
+
+	violations := func(name string) []axeViolation {
+		t.Helper()
+		var raw string
+		err := chromedp.Run(ctx,
+			chromedp.WaitReady("body"),
+			chromedp.Evaluate(axe, nil),
+			chromedp.Evaluate(`axe.run(document, {resultTypes: ['violations']}).then(r => JSON.stringify(r.violations))`, &raw,
+				func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }),
+		)
+		if err != nil {
+			t.Fatalf("%s: axe-core: %v", name, err)
+		}
+		var vs []axeViolation
+		if err := json.Unmarshal([]byte(raw), &vs); err != nil {
+			t.Fatalf("%s: axe-core answer %q: %v", name, raw, err)
+		}
+		return vs
+	}
+	check := func(name string) {
+		t.Helper()
+		vs := violations(name)
+		for _, v := range vs {
+			line := fmt.Sprintf("%s (%s): %s: %s", name, scheme, v.Impact, v.ID)
+			for _, n := range v.Nodes {
+				line += "\n    " + n.HTML
+			}
+			if v.Impact == "serious" || v.Impact == "critical" {
+				t.Errorf("axe-core: %s — %s", line, v.Help)
+			} else {
+				t.Logf("axe-core (allowed, %s): %s", v.Impact, line)
+			}
+		}
+		var buf []byte
+		if err := chromedp.Run(ctx, chromedp.FullScreenshot(&buf, 100)); err != nil {
+			t.Fatalf("%s: screenshot: %v", name, err)
+		}
+		p := filepath.Join(s.artifacts, "page-"+name+"-"+scheme+".png")
+		if err := os.WriteFile(p, buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: axe-core: %d violations, none serious or critical; screenshot %s", name, len(vs), p)
+	}
+	attr := func(sel, name string) string {
+		t.Helper()
+		var v string
+		var ok bool
+		if err := chromedp.Run(ctx, chromedp.AttributeValue(sel, name, &v, &ok, chromedp.ByQuery)); err != nil {
+			t.Fatalf("attribute %s of %s: %v", name, sel, err)
+		}
+		return v
+	}
+	focused := func() string {
+		var id string
+		if err := chromedp.Run(ctx, chromedp.Evaluate(`document.activeElement ? document.activeElement.id : ''`, &id)); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
+	auth := tp.Issuer + "/auth?" + url.Values{
+		"client_id": {rpClientID}, "redirect_uri": {rpRedirectURI}, "response_type": {"code"},
+		"scope": {"openid email groups"}, "state": {"st"},
+	}.Encode()
+
+	// The check can fail: axe-core finds an image without alt text and an
+	// unlabelled field on a page made to have them.
+	if err := chromedp.Run(ctx, chromedp.Navigate(`data:text/html,<!DOCTYPE html><html lang="en"><title>x</title><main><img src="x.png"><input type="text"></main></html>`)); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, v := range violations("control") {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			ids = append(ids, v.ID)
+		}
+	}
+	if !slices.Contains(ids, "image-alt") || !slices.Contains(ids, "label") {
+		t.Fatalf("axe-core on a page with an unlabelled field and an image without alt: serious/critical %v, want image-alt and label", ids)
+	}
+
+	// The home page (the issuer path).
+	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/"), chromedp.WaitVisible(`h1`)); err != nil {
+		t.Fatal(err)
+	}
+	check("home")
+
+	// An error page: an application nobody registered.
+	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/auth?client_id=nobody"), chromedp.WaitVisible(`[role="alert"]`)); err != nil {
+		t.Fatal(err)
+	}
+	check("error")
+
+	// The chooser (alwaysShowLoginScreen), then the password form.
+	if err := chromedp.Run(ctx, chromedp.Navigate(auth), chromedp.WaitVisible(`.choices a`)); err != nil {
+		t.Fatal(err)
+	}
+	check("chooser")
+	if err := chromedp.Run(ctx, chromedp.Click(`.choices a`), chromedp.WaitVisible(`#password`)); err != nil {
+		t.Fatal(err)
+	}
+	check("login")
+
+	// Keyboard only from here: the username field has the focus, Tab
+	// moves to the password, Enter submits.
+	if got := focused(); got != "login" {
+		t.Errorf("focus on the login page is on %q, want the username field", got)
+	}
+	jane := staticJane()
+	if err := chromedp.Run(ctx,
+		chromedp.KeyEvent(jane.Login), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent("wrong password"), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(`#login-error`),
+	); err != nil {
+		t.Fatalf("keyboard login: %v", err)
+	}
+	if got := attr("#password", "aria-describedby"); got != "login-error" {
+		t.Errorf("password field aria-describedby %q, want login-error", got)
+	}
+	if got := attr("#login-error", "aria-live"); got != "assertive" {
+		t.Errorf("error aria-live %q", got)
+	}
+	if got := focused(); got != "password" {
+		t.Errorf("after a failed login the focus is on %q, want the password field", got)
+	}
+	check("login-failed")
+	if err := chromedp.Run(ctx, chromedp.KeyEvent(jane.Password), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(`#approve`)); err != nil {
+		t.Fatalf("keyboard login (right password): %v", err)
+	}
+	check("approval")
+	// Tab reaches the approve button, and Enter on it ends at the client
+	// (nothing listens there: the URL is enough).
+	if err := chromedp.Run(ctx, chromedp.Focus(`#approve`, chromedp.ByQuery), chromedp.KeyEvent(kb.Enter)); err != nil {
+		t.Fatalf("approving with the keyboard: %v", err)
+	}
+	select {
+	case u := <-redirected:
+		if !strings.Contains(u, "code=") {
+			t.Errorf("approval sent the browser to %s, without a code", u)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("approving with the keyboard did not send the browser to the client")
+	}
+
+	// The same login page in Japanese (ui_locales).
+	if err := chromedp.Run(ctx, chromedp.Navigate(auth+"&ui_locales=ja"), chromedp.WaitVisible(`.choices a`),
+		chromedp.Click(`.choices a`), chromedp.WaitVisible(`#password`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := attr("html", "lang"); got != "ja" {
+		t.Errorf("lang %q with ui_locales=ja", got)
+	}
+	check("login-ja")
+}
