@@ -36,13 +36,13 @@ func (f *authFlow) deviceEntry(w http.ResponseWriter, r *http.Request) {
 	if len(code) > 64 {
 		code = ""
 	}
-	f.renderDeviceEntry(w, r, http.StatusOK, binding, code, "")
+	f.renderDeviceEntry(w, r, http.StatusOK, binding, code, message{})
 }
 
-func (f *authFlow) renderDeviceEntry(w http.ResponseWriter, r *http.Request, status int, binding, code, msg string) {
+func (f *authFlow) renderDeviceEntry(w http.ResponseWriter, r *http.Request, status int, binding, code string, msg message) {
 	f.pages.render(w, r, status, "device.html", pageData{
-		Title: "Sign in a device", Action: f.issuer.at("/device/auth/verify_code"),
-		CSRF: formTokenFor(binding, deviceFormID), UserCode: code, Error: msg,
+		title: tr("device.title"), Action: f.issuer.at("/device/auth/verify_code"),
+		CSRF: formTokenFor(binding, deviceFormID), UserCode: code, err: msg,
 	})
 }
 
@@ -52,12 +52,11 @@ func (f *authFlow) renderDeviceEntry(w http.ResponseWriter, r *http.Request, sta
 func (f *authFlow) deviceVerify(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form could not be parsed.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.bad_form")
 		return
 	}
 	if !f.browser.validForm(r, deviceFormID) {
-		f.pages.errorPage(w, r, http.StatusForbidden, "Form expired",
-			"The code was not submitted from this server's page. Open the address shown on your device and try again.")
+		f.pages.errorPage(w, r, http.StatusForbidden, "err.device_form_expired")
 		return
 	}
 	ctx := r.Context()
@@ -71,7 +70,7 @@ func (f *authFlow) deviceVerify(w http.ResponseWriter, r *http.Request) {
 		} else if !until.IsZero() {
 			f.log.WarnContext(ctx, "user code entry throttled", "client_ip", ip)
 			w.Header().Set("Retry-After", retryAfter(until.Sub(f.now())))
-			f.renderDeviceEntry(w, r, http.StatusTooManyRequests, binding, typed, "Too many wrong codes from your address. Wait a few minutes and try again.")
+			f.renderDeviceEntry(w, r, http.StatusTooManyRequests, binding, typed, tr("device.throttled"))
 			return
 		}
 	}
@@ -87,7 +86,7 @@ func (f *authFlow) deviceVerify(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		f.renderDeviceEntry(w, r, http.StatusBadRequest, binding, typed, "That code is not valid or has expired. Check the code on your device.")
+		f.renderDeviceEntry(w, r, http.StatusBadRequest, binding, typed, tr("device.bad_code"))
 		return
 	}
 	audit.SetClient(ctx, d.ClientID)
@@ -97,7 +96,7 @@ func (f *authFlow) deviceVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Unknown application", "The application that asked for this code is no longer registered.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.device_client_gone")
 		return
 	}
 	switch r.PostForm.Get("confirm") {
@@ -107,7 +106,7 @@ func (f *authFlow) deviceVerify(w http.ResponseWriter, r *http.Request) {
 			name = client.ID
 		}
 		f.pages.render(w, r, http.StatusOK, "device_confirm.html", pageData{
-			Title: "Sign in a device?", Action: f.issuer.at("/device/auth/verify_code"),
+			title: tr("device.confirm_title"), Action: f.issuer.at("/device/auth/verify_code"),
 			CSRF: formTokenFor(binding, deviceFormID), UserCode: displayUserCode(norm), ClientName: name,
 		})
 	case "deny":
@@ -115,7 +114,7 @@ func (f *authFlow) deviceVerify(w http.ResponseWriter, r *http.Request) {
 	case "yes":
 		f.startDeviceLogin(w, r, d, client, binding)
 	default:
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Bad request", `confirm must be "yes" or "deny".`)
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.bad_device_confirm")
 	}
 }
 
@@ -148,12 +147,13 @@ func (f *authFlow) startDeviceLogin(w http.ResponseWriter, r *http.Request, d st
 func (f *authFlow) deviceCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		msg := q.Get("error_description")
-		if msg == "" || len(msg) > 300 {
-			msg = "The login could not be completed."
+		// error_description is the dispatcher's or a connector's text
+		// (English, also what the device is told); the rest is the catalog's.
+		msg := tr("device.failed")
+		if d := q.Get("error_description"); d != "" && len(d) <= 300 {
+			msg = tr("device.failed_reason", "reason", d)
 		}
-		f.pages.render(w, r, http.StatusBadRequest, "device_done.html", pageData{Title: "Login failed",
-			Message: msg + " The device was not signed in; start again on the device."})
+		f.pages.render(w, r, http.StatusBadRequest, "device_done.html", pageData{title: tr("err.login_failed.title"), message: msg})
 		return
 	}
 	name := ""
@@ -165,11 +165,11 @@ func (f *authFlow) deviceCallback(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	msg := "You are signed in. Return to your device to continue; you can close this window."
+	msg := tr("device.done")
 	if name != "" {
-		msg = "You signed in " + name + ". Return to your device to continue; you can close this window."
+		msg = tr("device.done_client", "client", name)
 	}
-	f.pages.render(w, r, http.StatusOK, "device_done.html", pageData{Title: "Device signed in", Message: msg})
+	f.pages.render(w, r, http.StatusOK, "device_done.html", pageData{title: tr("device.done_title"), message: msg})
 }
 
 // retryAfter is a Retry-After value in whole seconds (at least 1).

@@ -167,7 +167,7 @@ func (f *authFlow) approveDevice(w http.ResponseWriter, r *http.Request, ar stor
 	ctx := r.Context()
 	if err := f.store.DeleteAuthRequest(ctx, ar.ID); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			f.pages.errorPage(w, r, http.StatusBadRequest, "Login expired", "This login request was already used.")
+			f.pages.errorPage(w, r, http.StatusBadRequest, "err.login_used")
 			return
 		}
 		f.storageErrorPage(w, r, err)
@@ -184,7 +184,7 @@ func (f *authFlow) approveDevice(w http.ResponseWriter, r *http.Request, ar stor
 		return d, nil
 	})
 	if errors.Is(err, errDeviceGone) || errors.Is(err, storage.ErrNotFound) {
-		f.pages.errorPage(w, r, http.StatusBadRequest, "Code expired", "The code from your device has expired or was already used. Start again on the device.")
+		f.pages.errorPage(w, r, http.StatusBadRequest, "err.device_code_expired")
 		return
 	}
 	if err != nil {
@@ -224,6 +224,5 @@ func (f *authFlow) markDenied(w http.ResponseWriter, r *http.Request, deviceID, 
 		return
 	}
 	f.audit.Log(ctx, audit.Record{Event: audit.DeviceDenied, Result: audit.ResultDenied, ClientID: clientID, Reason: "the user denied access"})
-	f.pages.render(w, r, http.StatusOK, "device_done.html", pageData{Title: "Access denied",
-		Message: "You denied access. The device will not be signed in; you can close this window."})
+	f.pages.render(w, r, http.StatusOK, "device_done.html", pageData{title: tr("device.denied_title"), message: tr("device.denied")})
 }

@@ -125,3 +125,20 @@ func TestLanguagePick(t *testing.T) {
 		t.Errorf("unknown default language: %v", err)
 	}
 }
+
+// TStrong escapes the message and the value; only its <strong> is markup.
+func TestTStrongEscapes(t *testing.T) {
+	site, err := web.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := pageData{cat: site.Catalogs[0]}
+	got := string(d.TStrong("device.confirm_intro", "client", `<script>x</script>&`))
+	want := "<strong>&lt;script&gt;x&lt;/script&gt;&amp;</strong> wants to sign in on a device with the code"
+	if got != want {
+		t.Errorf("TStrong = %q, want %q", got, want)
+	}
+	if got := string(d.TStrong("logout.done", "user", "x")); got != "You are signed out." {
+		t.Errorf("TStrong without the placeholder = %q", got)
+	}
+}

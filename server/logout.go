@@ -3,11 +3,11 @@ package server
 import (
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/torii-idp/torii/server/internal/subject"
@@ -47,7 +47,7 @@ type logoutRequest struct {
 func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
 	if err := r.ParseForm(); err != nil {
-		h.bad(w, r, "The logout request could not be parsed.")
+		h.bad(w, r, tr("logout.unparsable"))
 		return
 	}
 	// GET carries the parameters in the query, POST in the form body only.
@@ -58,7 +58,7 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, k := range append(logoutParams, "csrf", "confirm") {
 		vs := q[k]
 		if len(vs) > 1 {
-			h.bad(w, r, quote(k)+" is given more than once.")
+			h.bad(w, r, tr("logout.repeated", "param", quote(k)))
 			return
 		}
 		limit := maxParamLen
@@ -66,7 +66,7 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			limit = maxHintLen
 		}
 		if len(vs) == 1 && len(vs[0]) > limit {
-			h.bad(w, r, fmt.Sprintf("%s is longer than %d bytes.", quote(k), limit))
+			h.bad(w, r, tr("logout.too_long", "param", quote(k), "limit", strconv.Itoa(limit)))
 			return
 		}
 	}
@@ -83,7 +83,7 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if lr.hint != nil {
 		switch {
 		case lr.clientID != "" && !slices.Contains(lr.hint.Audience, lr.clientID):
-			h.bad(w, r, "The id_token_hint was not issued to the application named by client_id.")
+			h.bad(w, r, tr("logout.hint_other_client"))
 			return
 		case lr.clientID == "" && lr.hint.AuthorizedParty != "":
 			lr.clientID = lr.hint.AuthorizedParty
@@ -97,9 +97,9 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.storageError(w, r, err)
 			return
 		}
-		if problem != "" {
+		if problem.key != "" {
 			h.pages.render(w, r, http.StatusBadRequest, "logout_no_redirect.html", pageData{
-				Title: "Not signed out", Message: problem, Logout: &logoutPage{RedirectURI: uri}})
+				title: tr("logout.no_redirect_title"), message: problem, Logout: &logoutPage{RedirectURI: uri}})
 			return
 		}
 		lr.redirect = uri
@@ -135,8 +135,7 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case hasCur && r.Method == http.MethodPost && q.Get("confirm") != "":
 		if !h.validConfirm(r, q.Get("csrf"), cur.ID) {
-			h.pages.errorPage(w, r, http.StatusForbidden, "Sign-out not confirmed",
-				"The sign-out form expired or came from another site. Open the application's sign-out again.")
+			h.pages.errorPage(w, r, http.StatusForbidden, "err.logout_not_confirmed")
 			return
 		}
 		end = append(end, cur)
@@ -168,27 +167,27 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, u.String(), status)
 		return
 	}
-	h.pages.render(w, r, http.StatusOK, "logged_out.html", pageData{Title: "Signed out",
+	h.pages.render(w, r, http.StatusOK, "logged_out.html", pageData{title: tr("logout.done_title"),
 		Logout: &logoutPage{Ended: len(end)}})
 }
 
-// checkRedirect returns why uri may not be used ("" when it may): it must
-// equal one of the client's postLogoutRedirectURIs exactly.
-func (h *logoutHandler) checkRedirect(r *http.Request, clientID, uri string) (string, error) {
+// checkRedirect returns why uri may not be used (no key when it may): it
+// must equal one of the client's postLogoutRedirectURIs exactly.
+func (h *logoutHandler) checkRedirect(r *http.Request, clientID, uri string) (message, error) {
 	if clientID == "" {
-		return "The application asked to be returned to after signing out, but did not say which application it is (client_id or id_token_hint), so its address cannot be checked.", nil
+		return tr("logout.redirect_no_client"), nil
 	}
 	c, ok, err := h.clients.get(r.Context(), clientID)
 	if err != nil {
-		return "", err
+		return message{}, err
 	}
 	if !ok {
-		return "The application " + quote(clientID) + " is not registered.", nil
+		return tr("logout.unknown_client", "client", quote(clientID)), nil
 	}
 	if !slices.Contains(c.PostLogoutRedirectURIs, uri) {
-		return "The address the application asked to return to after signing out is not registered for it (postLogoutRedirectURIs).", nil
+		return tr("logout.unregistered_redirect"), nil
 	}
-	return "", nil
+	return message{}, nil
 }
 
 // confirmToken binds the confirmation form to the browser's binding cookie
@@ -221,7 +220,7 @@ func (h *logoutHandler) confirm(w http.ResponseWriter, r *http.Request, lr logou
 			p.ClientName = c.Name
 		}
 	}
-	h.pages.render(w, r, http.StatusOK, "logout_confirm.html", pageData{Title: "Sign out?",
+	h.pages.render(w, r, http.StatusOK, "logout_confirm.html", pageData{title: tr("logout.confirm_title"),
 		Action: h.pages.base + "/logout", CSRF: h.confirmToken(v, cur.ID), Logout: p})
 }
 
@@ -235,18 +234,18 @@ func matchesUser(c storage.Claims, hint string) bool {
 	return false
 }
 
-func (h *logoutHandler) bad(w http.ResponseWriter, r *http.Request, msg string) {
-	h.pages.errorPage(w, r, http.StatusBadRequest, "Bad logout request", msg)
+func (h *logoutHandler) bad(w http.ResponseWriter, r *http.Request, msg message) {
+	h.pages.errorPageMsg(w, r, http.StatusBadRequest, "err.bad_logout.title", msg)
 }
 
 func (h *logoutHandler) storageError(w http.ResponseWriter, r *http.Request, err error) {
 	oe := toOAuth2(r.Context(), h.log, err)
 	if oe.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
-		h.pages.errorPage(w, r, oe.Status, "Temporarily unavailable", "Signing out is temporarily unavailable. Try again in a moment.")
+		h.pages.errorPage(w, r, oe.Status, "err.logout_unavailable")
 		return
 	}
-	h.pages.errorPage(w, r, http.StatusInternalServerError, "Internal error", "Something went wrong on our side.")
+	h.pages.errorPage(w, r, http.StatusInternalServerError, "err.internal")
 }
 
 // logoutPage is what the logout pages show.

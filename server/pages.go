@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/torii-idp/torii/web"
 )
@@ -70,6 +71,18 @@ type pageData struct {
 // T is the catalog message key with its placeholders filled from args
 // (name, value pairs): {{.T "login.submit"}}, {{$.T "chooser.with" "name" .Name}}.
 func (d pageData) T(key string, args ...string) string { return d.cat.T(key, args...) }
+
+// TStrong is T with one placeholder's value in <strong> (the application
+// or account a person must check): {{.TStrong "device.confirm_intro" "client" .ClientName}}.
+// The message and the value are escaped; only the <strong> is markup.
+func (d pageData) TStrong(key, name, value string) template.HTML {
+	const mark = "\x00"
+	parts := strings.SplitN(d.cat.T(key, name, mark), mark, 2)
+	if len(parts) == 1 {
+		return template.HTML(template.HTMLEscapeString(parts[0]))
+	}
+	return template.HTML(template.HTMLEscapeString(parts[0]) + "<strong>" + template.HTMLEscapeString(value) + "</strong>" + template.HTMLEscapeString(parts[1]))
+}
 
 type connectorLink struct{ Name, URL string }
 

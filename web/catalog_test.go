@@ -131,9 +131,9 @@ func templateKeys(n parse.Node, out *[]string) {
 func isT(n parse.Node) bool {
 	switch n := n.(type) {
 	case *parse.FieldNode:
-		return len(n.Ident) == 1 && n.Ident[0] == "T"
+		return len(n.Ident) == 1 && (n.Ident[0] == "T" || n.Ident[0] == "TStrong")
 	case *parse.VariableNode:
-		return len(n.Ident) == 2 && n.Ident[0] == "$" && n.Ident[1] == "T"
+		return len(n.Ident) == 2 && n.Ident[0] == "$" && (n.Ident[1] == "T" || n.Ident[1] == "TStrong")
 	}
 	return false
 }

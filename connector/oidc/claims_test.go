@@ -16,7 +16,7 @@ func TestClaimShapes(t *testing.T) {
 		cfg    func(*Config)
 		claims map[string]any
 		want   connector.Identity
-		msg    string // want a refusal with this message
+		msg    message // want a refusal with this message
 	}{
 		{
 			name:   "Keycloak groups mapper with full path",
@@ -163,7 +163,7 @@ func TestClaimShapes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newConn(t, op, tt.cfg)
 			id, err := login(t, c, op, connector.Scopes{Groups: true}, tt.claims, nil)
-			if tt.msg != "" {
+			if tt.msg != (message{}) {
 				if loginMessage(err) != tt.msg {
 					t.Fatalf("err = %v (identity %+v), want %q", err, id, tt.msg)
 				}

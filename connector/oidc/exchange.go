@@ -39,7 +39,7 @@ func (c *Connector) TokenIdentity(ctx context.Context, tokenType, token string) 
 			return connector.Identity{}, err
 		}
 		if !c.trustedAudience(idt.Audience) {
-			return connector.Identity{}, c.refuse(ctx, "the subject token was not issued to this connector's client", errors.New("token exchange: the ID token's aud names neither clientID nor trustedAudiences"))
+			return connector.Identity{}, c.refuse(ctx, msgExchangeAudience, errors.New("token exchange: the ID token's aud names neither clientID nor trustedAudiences"))
 		}
 		// The ID token's own claims: the userinfo endpoint would need an
 		// access token, which an ID token is not.
@@ -49,10 +49,10 @@ func (c *Connector) TokenIdentity(ctx context.Context, tokenType, token string) 
 		}
 	case TokenTypeAccessToken:
 		if !c.cfg.GetUserInfo {
-			return connector.Identity{}, c.refuse(ctx, "this connector accepts only ID tokens (access tokens need getUserInfo)", errors.New("token exchange: access token without getUserInfo"))
+			return connector.Identity{}, c.refuse(ctx, msgExchangeIDTokensOnly, errors.New("token exchange: access token without getUserInfo"))
 		}
 		if aud, ok := jwtAudience(token); ok && !c.trustedAudience(aud) {
-			return connector.Identity{}, c.refuse(ctx, "the subject token was not issued to this connector's client", errors.New("token exchange: the access token's aud names neither clientID nor trustedAudiences"))
+			return connector.Identity{}, c.refuse(ctx, msgExchangeAudience, errors.New("token exchange: the access token's aud names neither clientID nor trustedAudiences"))
 		}
 		if claims, err = c.userInfo(ctx, ep, token); err != nil {
 			return connector.Identity{}, err

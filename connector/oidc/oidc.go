@@ -208,9 +208,9 @@ func (c *Connector) HandleCallback(ctx context.Context, s connector.Scopes, logi
 	if e := q.Get("error"); e != "" {
 		c.log.WarnContext(ctx, "the provider answered the login with an error", "error", truncate(e), "error_description", truncate(q.Get("error_description")))
 		if e == "access_denied" || e == "login_required" || e == "consent_required" || e == "interaction_required" {
-			return connector.Identity{}, &connector.LoginError{Message: msgDenied}
+			return connector.Identity{}, msgDenied.refusal()
 		}
-		return connector.Identity{}, &connector.LoginError{Message: msgUpstreamError}
+		return connector.Identity{}, msgUpstreamError.refusal()
 	}
 	var ls loginState
 	if err := json.Unmarshal(loginData, &ls); err != nil || ls.Nonce == "" {
@@ -334,10 +334,10 @@ func (c *Connector) clientCtx(ctx context.Context, op string) context.Context {
 
 // tokenError sorts a token endpoint failure: a refusal (4xx) is shown as
 // msg, anything else means the provider is unavailable.
-func (c *Connector) tokenError(ctx context.Context, what string, err error, msg string) error {
+func (c *Connector) tokenError(ctx context.Context, what string, err error, msg message) error {
 	if re, ok := refusal(err); ok {
 		c.log.WarnContext(ctx, "the provider refused "+what, "status", re.Response.StatusCode, "error", truncate(re.ErrorCode), "error_description", truncate(re.ErrorDescription))
-		return &connector.LoginError{Message: msg}
+		return msg.refusal()
 	}
 	return c.unavailable(ctx, what, err)
 }
@@ -351,9 +351,9 @@ func refusal(err error) (*oauth2.RetrieveError, bool) {
 	return nil, false
 }
 
-func (c *Connector) refuse(ctx context.Context, msg string, cause error) error {
+func (c *Connector) refuse(ctx context.Context, msg message, cause error) error {
 	c.log.WarnContext(ctx, "login through the provider refused", "reason", truncate(cause.Error()))
-	return &connector.LoginError{Message: msg}
+	return msg.refusal()
 }
 
 func (c *Connector) unavailable(ctx context.Context, what string, err error) error {
@@ -363,7 +363,7 @@ func (c *Connector) unavailable(ctx context.Context, what string, err error) err
 			// A configuration problem (an issuer mismatch): not worth
 			// retrying, but nothing the person can fix either.
 			c.log.ErrorContext(ctx, what+" failed", "err", truncate(err.Error()))
-			return &connector.LoginError{Message: msgUpstreamError}
+			return msgUpstreamError.refusal()
 		}
 	}
 	c.log.WarnContext(ctx, what+" failed: the provider is unavailable", "err", truncate(err.Error()))

@@ -63,12 +63,13 @@ func mustQuery(t *testing.T, u string) url.Values {
 	return p.Query()
 }
 
-func loginMessage(err error) string {
+// loginMessage is the refusal's key and text (zero when err is none).
+func loginMessage(err error) message {
 	var le *connector.LoginError
 	if errors.As(err, &le) {
-		return le.Message
+		return message{Key: le.Key, Text: le.Message}
 	}
-	return ""
+	return message{}
 }
 
 func TestLoginURL(t *testing.T) {
@@ -173,7 +174,7 @@ func TestCallback(t *testing.T) {
 		name   string
 		claims map[string]any
 		change func(*grant)
-		msg    string
+		msg    message
 	}{
 		{"wrong issuer", map[string]any{"iss": "https://evil.example"}, nil, msgBadIDToken},
 		{"wrong audience", map[string]any{"aud": "someone-else"}, nil, msgBadIDToken},
@@ -203,7 +204,7 @@ func TestCallback(t *testing.T) {
 		}
 		for _, q := range []struct {
 			v   url.Values
-			msg string
+			msg message
 		}{
 			{url.Values{"error": {"access_denied"}, "error_description": {"user said no"}}, msgDenied},
 			{url.Values{"error": {"server_error"}}, msgUpstreamError},
@@ -214,7 +215,7 @@ func TestCallback(t *testing.T) {
 				t.Errorf("callback %v: err = %v, want %q", q.v, err, q.msg)
 			}
 		}
-		if _, err := c.HandleCallback(bg, connector.Scopes{}, []byte("garbage"), url.Values{"code": {"x"}}); loginMessage(err) == "" {
+		if _, err := c.HandleCallback(bg, connector.Scopes{}, []byte("garbage"), url.Values{"code": {"x"}}); loginMessage(err) == (message{}) {
 			t.Errorf("unreadable login state: err = %v", err)
 		}
 	})

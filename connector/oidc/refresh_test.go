@@ -166,7 +166,7 @@ func TestTokenIdentity(t *testing.T) {
 			if tt.ok != (err == nil) || id.UserID != tt.userID {
 				t.Errorf("TokenIdentity = %+v, %v; want ok=%v", id, err, tt.ok)
 			}
-			if err != nil && loginMessage(err) == "" {
+			if err != nil && loginMessage(err) == (message{}) {
 				t.Errorf("a refused token is not a LoginError: %v", err)
 			}
 		})
@@ -180,11 +180,11 @@ func TestTokenIdentity(t *testing.T) {
 		if err != nil || id.UserID != "user-9" || id.Email != "nine@example.com" {
 			t.Errorf("TokenIdentity = %+v, %v", id, err)
 		}
-		if _, err := c.TokenIdentity(bg, TokenTypeAccessToken, "bad"); loginMessage(err) == "" {
+		if _, err := c.TokenIdentity(bg, TokenTypeAccessToken, "bad"); loginMessage(err) == (message{}) {
 			t.Errorf("a token userinfo refuses: err = %v", err)
 		}
 		jwtForOther := op.sign(map[string]any{"aud": "https://graph.example", "sub": "user-9"}, nil)
-		if _, err := c.TokenIdentity(bg, TokenTypeAccessToken, jwtForOther); loginMessage(err) == "" {
+		if _, err := c.TokenIdentity(bg, TokenTypeAccessToken, jwtForOther); loginMessage(err) == (message{}) {
 			t.Errorf("a JWT access token for another audience: err = %v", err)
 		}
 	})
