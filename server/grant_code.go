@@ -68,14 +68,9 @@ func (g *codeGrant) handle(ctx context.Context, r *http.Request, client Client) 
 		code:        code,
 		grantType:   grantAuthorizationCode,
 	}
-	resp, err := g.minter.mint(ctx, gi)
+	resp, err := mintWithRefresh(ctx, g.minter, g.refresh, g.canRefresh(gi.connectorID), gi, c.ConnectorData, now)
 	if err != nil {
 		return nil, err
-	}
-	if gi.scopes.has(scopeOfflineAccess) && g.canRefresh(gi.connectorID) {
-		if resp.RefreshToken, err = g.refresh.issue(ctx, gi, c.ConnectorData, now); err != nil {
-			return nil, err
-		}
 	}
 	err = g.store.UpdateAuthCode(ctx, id, func(c storage.AuthCode) (storage.AuthCode, error) {
 		if err := g.check(c, client, now, redirectURI, verifier); err != nil {

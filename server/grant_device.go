@@ -95,14 +95,9 @@ func (g *deviceGrant) handle(ctx context.Context, r *http.Request, client Client
 		grantID:     newToken(),
 		grantType:   grantDeviceCode,
 	}
-	resp, err := g.minter.mint(ctx, gi)
+	resp, err := mintWithRefresh(ctx, g.minter, g.refresh, g.canRefresh(gi.connectorID), gi, d.ConnectorData, now)
 	if err != nil {
 		return nil, err
-	}
-	if gi.scopes.has(scopeOfflineAccess) && g.canRefresh(gi.connectorID) {
-		if resp.RefreshToken, err = g.refresh.issue(ctx, gi, d.ConnectorData, now); err != nil {
-			return nil, err
-		}
 	}
 	// Handed out once: only the poll that turns approved into issued
 	// returns the tokens; a racing poll finds them issued.

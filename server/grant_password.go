@@ -56,14 +56,5 @@ func (g *passwordGrant) handle(ctx context.Context, r *http.Request, client Clie
 		grantID:     newToken(),
 		grantType:   grantPassword,
 	}
-	resp, err := g.minter.mint(ctx, gi)
-	if err != nil {
-		return nil, err
-	}
-	if scopes.has(scopeOfflineAccess) && g.conn.Refresh != nil {
-		if resp.RefreshToken, err = g.refresh.issue(ctx, gi, ident.ConnectorData, now); err != nil {
-			return nil, err
-		}
-	}
-	return resp, nil
+	return mintWithRefresh(ctx, g.minter, g.refresh, g.conn.Refresh != nil, gi, ident.ConnectorData, now)
 }

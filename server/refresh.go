@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/torii-idp/torii/server/oauth2"
 	"github.com/torii-idp/torii/storage"
 )
 
@@ -108,4 +109,21 @@ func (ri *refreshIssuer) build(p RefreshExpiry, g grantInfo, connectorData []byt
 		AuthTime:        g.authTime,
 		SessionID:       g.sessionID,
 	}
+}
+
+// mintWithRefresh mints gi's tokens and, when the person granted
+// offline_access and the connector can refresh, a refresh token carrying
+// the connector's data: the end of every grant that starts a login's
+// tokens (code, device, password).
+func mintWithRefresh(ctx context.Context, m *minter, ri *refreshIssuer, canRefresh bool, gi grantInfo, connectorData []byte, now time.Time) (*oauth2.TokenResponse, error) {
+	resp, err := m.mint(ctx, gi)
+	if err != nil {
+		return nil, err
+	}
+	if gi.scopes.has(scopeOfflineAccess) && canRefresh {
+		if resp.RefreshToken, err = ri.issue(ctx, gi, connectorData, now); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
 }
