@@ -111,6 +111,13 @@ func (s *suite) chromiumLogin(t *testing.T, ctx context.Context, gw *gateway, sr
 // newChromium starts headless Chromium with a fresh profile; done stops it.
 func (s *suite) newChromium(t *testing.T, execPath string) (context.Context, func()) {
 	t.Helper()
+	return s.newChromiumFor(t, execPath, 90*time.Second)
+}
+
+// newChromiumFor is newChromium with the browser's whole time budget and
+// options of the caller's (a later option wins, e.g. a phone's window size).
+func (s *suite) newChromiumFor(t *testing.T, execPath string, budget time.Duration, extra ...chromedp.ExecAllocatorOption) (context.Context, func()) {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(execPath),
 		chromedp.Flag("headless", true),
@@ -130,9 +137,9 @@ func (s *suite) newChromium(t *testing.T, execPath string) (context.Context, fun
 		// Chromium may take long to start on a loaded machine.
 		chromedp.WSURLReadTimeout(2 * time.Minute),
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), append(opts, extra...)...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	return ctx, func() { cancel(); cancelCtx(); cancelAlloc() }
 }
 

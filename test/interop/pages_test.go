@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -69,35 +68,10 @@ type axeViolation struct {
 }
 
 func (s *suite) walkPages(t *testing.T, execPath, axe string, tp *toriiProc, scheme string) {
-	// A fresh profile, removed once the browser has exited (cancelAlloc
-	// waits for that; t.TempDir's cleanup could race Chromium's last writes).
-	profile, err := os.MkdirTemp("", "torii-pages-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(profile)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(execPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("ignore-certificate-errors-spki-list", s.ca.LeafSPKI),
-		chromedp.WindowSize(390, 844),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
+	// A phone-sized window; the profile is chromedp's own, removed after
+	// the browser has exited.
+	ctx, done := s.newChromiumFor(t, execPath, 3*time.Minute, chromedp.WindowSize(390, 844))
+	defer done()
 	redirected := make(chan string, 1)
 	chromedp.ListenTarget(ctx, func(ev any) {
 		if e, ok := ev.(*network.EventRequestWillBeSent); ok && strings.HasPrefix(e.Request.URL, rpRedirectURI) {
