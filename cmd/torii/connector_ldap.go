@@ -17,15 +17,8 @@ import (
 // variables already expanded). check-config calls it too: ldap.Open only
 // validates and loads certificate files, it does not dial.
 func openLDAP(ctx context.Context, env connectorEnv) (server.Connector, error) {
-	config := env.Config
-	if config == nil || isNull(resolve(config)) {
-		return server.Connector{}, errors.New("ldap connector needs a config block")
-	}
-	if err := errors.Join(unknownYAMLKeys(config, reflect.TypeFor[ldap.Config](), "")...); err != nil {
-		return server.Connector{}, err
-	}
-	var cfg ldap.Config
-	if err := config.Decode(&cfg); err != nil {
+	cfg, err := decodeConnectorConfig[ldap.Config](env, "ldap connector needs a config block")
+	if err != nil {
 		return server.Connector{}, err
 	}
 	c, err := ldap.Open(ctx, cfg, env.Logger)
@@ -33,6 +26,22 @@ func openLDAP(ctx context.Context, env connectorEnv) (server.Connector, error) {
 		return server.Connector{}, err
 	}
 	return server.Connector{ID: env.ID, Type: "ldap", Password: c, Refresh: c}, nil
+}
+
+// decodeConnectorConfig decodes a connector's config block strictly into
+// T: a missing block is the error missing, and every key T has no field
+// for is reported with its line.
+func decodeConnectorConfig[T any](env connectorEnv, missing string) (T, error) {
+	var cfg T
+	config := env.Config
+	if config == nil || isNull(resolve(config)) {
+		return cfg, errors.New(missing)
+	}
+	if err := errors.Join(unknownYAMLKeys(config, reflect.TypeFor[T](), "")...); err != nil {
+		return cfg, err
+	}
+	err := config.Decode(&cfg)
+	return cfg, err
 }
 
 // unknownYAMLKeys reports every mapping key under n that has no field with

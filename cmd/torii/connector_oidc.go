@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -17,20 +16,13 @@ import (
 // reach the provider (discovery happens at the first login), so
 // check-config runs it too.
 func openOIDC(_ context.Context, env connectorEnv) (server.Connector, error) {
-	config := env.Config
-	if config == nil || isNull(resolve(config)) {
-		return server.Connector{}, errors.New("oidc connector needs a config block (issuer, clientID, clientSecret, ...)")
-	}
-	if err := errors.Join(unknownYAMLKeys(config, reflect.TypeFor[oidc.Config](), "")...); err != nil {
-		return server.Connector{}, err
-	}
-	var cfg oidc.Config
-	if err := config.Decode(&cfg); err != nil {
+	cfg, err := decodeConnectorConfig[oidc.Config](env, "oidc connector needs a config block (issuer, clientID, clientSecret, ...)")
+	if err != nil {
 		return server.Connector{}, err
 	}
 	c, err := oidc.Open(env.ID, cfg, env.Callback, env.Logger)
 	if err != nil {
-		return server.Connector{}, withKeyLines(config, err)
+		return server.Connector{}, withKeyLines(env.Config, err)
 	}
 	return server.Connector{ID: env.ID, Type: "oidc", Callback: c, Refresh: c, TokenIdentity: c}, nil
 }
