@@ -25,7 +25,7 @@ func adminAPI(t *testing.T, r *replica, store storage.Storage, clk *clock) api.D
 		t.Fatal(err)
 	}
 	g := grpc.NewServer()
-	adminapi.New(adminapi.Config{Storage: store, Issuer: r.issuer, Handler: r.torii, Version: "test", Now: clk.Now}).Register(g)
+	adminapi.New(adminapi.Config{Storage: store, Issuer: r.Issuer, Handler: r.Torii, Version: "test", Now: clk.Now}).Register(g)
 	go g.Serve(ln)
 	t.Cleanup(g.Stop)
 	conn, err := grpc.NewClient("passthrough:///"+ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -44,7 +44,7 @@ func TestAdminAPIAcrossReplicas(t *testing.T) {
 	dsn := testpg.DSN(t)
 	storeA := openPostgres(t, dsn)
 	d := newDeployment(t, clk, []storage.Storage{storeA, openPostgres(t, dsn)})
-	a, b := d.replicas[0], d.replicas[1]
+	a, b := d.Replicas[0], d.Replicas[1]
 	ctx := context.Background()
 	dex := adminAPI(t, a, storeA, clk)
 
@@ -56,15 +56,15 @@ func TestAdminAPIAcrossReplicas(t *testing.T) {
 	ci := resp.Client
 
 	// On B only, right away: no restart, no cache to wait for.
-	code := newBrowser(t, d.issuer, b.srv.URL).loginCodeFor(ci.Id, ciRedirect)
-	tr, err := b.tokenAs(ci.Id, ci.Secret, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {ciRedirect}})
-	if err != nil || tr.status != http.StatusOK || tr.IDToken == "" || tr.RefreshToken == "" {
+	code := newBrowser(t, d.Issuer, b.Srv.URL).LoginCodeFor(ci.Id, ciRedirect)
+	tr, err := b.TokenAs(ci.Id, ci.Secret, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {ciRedirect}})
+	if err != nil || tr.Status != http.StatusOK || tr.IDToken == "" || tr.RefreshToken == "" {
 		t.Fatalf("code flow of the new client on B: %v %v", tr, err)
 	}
 
 	// Two families of the static client for the same user.
-	fam1 := a.passwordLogin()
-	fam2 := b.passwordLogin()
+	fam1 := a.PasswordLogin()
+	fam2 := b.PasswordLogin()
 	sub := adminapi.Subject(janeUserID, "local")
 	list, err := dex.ListRefresh(ctx, &api.ListRefreshReq{UserId: sub})
 	if err != nil || len(list.RefreshTokens) != 3 {
@@ -76,12 +76,12 @@ func TestAdminAPIAcrossReplicas(t *testing.T) {
 	if err != nil || rr.NotFound {
 		t.Fatalf("RevokeRefresh: %+v %v", rr, err)
 	}
-	got, err := b.tokenAs(ci.Id, ci.Secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}})
-	if err != nil || got.status != http.StatusBadRequest || got.Error != "invalid_grant" {
+	got, err := b.TokenAs(ci.Id, ci.Secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}})
+	if err != nil || got.Status != http.StatusBadRequest || got.Error != "invalid_grant" {
 		t.Errorf("revoked family on B: %v %v; want invalid_grant", got, err)
 	}
 	for i, f := range []tokenResponse{fam1, fam2} {
-		if got, err := b.refresh(f.RefreshToken); err != nil || got.status != http.StatusOK {
+		if got, err := b.Refresh(f.RefreshToken); err != nil || got.Status != http.StatusOK {
 			t.Errorf("the user's other family %d on B: %v %v", i+1, got, err)
 		}
 	}
@@ -90,8 +90,8 @@ func TestAdminAPIAcrossReplicas(t *testing.T) {
 	if del, err := dex.DeleteClient(ctx, &api.DeleteClientReq{Id: ci.Id}); err != nil || del.NotFound {
 		t.Fatalf("DeleteClient: %+v %v", del, err)
 	}
-	got, err = b.tokenAs(ci.Id, ci.Secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}})
-	if err != nil || got.status != http.StatusUnauthorized {
+	got, err = b.TokenAs(ci.Id, ci.Secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}})
+	if err != nil || got.Status != http.StatusUnauthorized {
 		t.Errorf("deleted client on B: %v %v; want 401", got, err)
 	}
 }

@@ -13,13 +13,13 @@ import (
 const deviceGrant = "urn:ietf:params:oauth:grant-type:device_code"
 
 // deviceCode asks r's /device/code as the confidential client.
-func (r *replica) deviceCode(t *testing.T) (deviceCode, completeURI string) {
+func deviceCode(t *testing.T, r *replica) (deviceCode, completeURI string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, r.url(issuerPath+"/device/code"),
+	req, _ := http.NewRequest(http.MethodPost, r.URL(issuerPath+"/device/code"),
 		strings.NewReader(url.Values{"scope": {"openid email offline_access"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(clientID, clientSecret)
-	resp, err := r.client.Do(req)
+	resp, err := r.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func (r *replica) deviceCode(t *testing.T) (deviceCode, completeURI string) {
 		Complete   string `json:"verification_uri_complete"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.DeviceCode == "" {
-		t.Fatalf("%s: /device/code: %d %v %+v", r.name, resp.StatusCode, err, out)
+		t.Fatalf("%s: /device/code: %d %v %+v", r.Name, resp.StatusCode, err, out)
 	}
 	return out.DeviceCode, out.Complete
 }
@@ -64,52 +64,52 @@ func firstForm(t *testing.T, body string) (string, url.Values) {
 func TestDeviceLoginOnOnePollOnTheOther(t *testing.T) {
 	clk := newClock()
 	d, a, b := twoReplicas(t, clk)
-	code, complete := a.deviceCode(t)
+	code, complete := deviceCode(t, a)
 	poll := func(r *replica) tokenResponse {
 		t.Helper()
-		tr, err := r.token(url.Values{"grant_type": {deviceGrant}, "device_code": {code}})
+		tr, err := r.Token(url.Values{"grant_type": {deviceGrant}, "device_code": {code}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tr
 	}
-	if tr := poll(b); tr.status != 400 || tr.Error != "authorization_pending" {
+	if tr := poll(b); tr.Status != 400 || tr.Error != "authorization_pending" {
 		t.Fatalf("first poll on B: %v", tr)
 	}
 	// A knows that B was just polled.
-	if tr := poll(a); tr.status != 400 || tr.Error != "slow_down" {
+	if tr := poll(a); tr.Status != 400 || tr.Error != "slow_down" {
 		t.Fatalf("immediate second poll on A: %v; want slow_down", tr)
 	}
 
-	br := newBrowser(t, d.issuer, a.srv.URL, b.srv.URL)
-	p := br.do(http.MethodGet, complete, nil)
-	action, form := firstForm(t, p.body)
-	p = br.do(http.MethodPost, action, form) // the confirmation
-	if p.status != 200 || !strings.Contains(p.body, "Web App") {
-		t.Fatalf("confirmation: %d %s", p.status, p.body)
+	br := newBrowser(t, d.Issuer, a.Srv.URL, b.Srv.URL)
+	p := br.Do(http.MethodGet, complete, nil)
+	action, form := firstForm(t, p.Body)
+	p = br.Do(http.MethodPost, action, form) // the confirmation
+	if p.Status != 200 || !strings.Contains(p.Body, "Web App") {
+		t.Fatalf("confirmation: %d %s", p.Status, p.Body)
 	}
-	action, form = firstForm(t, p.body)
-	p = br.follow(br.do(http.MethodPost, action, form)) // the login form
-	action, form = firstForm(t, p.body)
+	action, form = firstForm(t, p.Body)
+	p = br.Follow(br.Do(http.MethodPost, action, form)) // the login form
+	action, form = firstForm(t, p.Body)
 	form.Set("login", userLogin)
 	form.Set("password", userPassword)
-	p = br.follow(br.do(http.MethodPost, action, form))
-	if p.status != 200 || !strings.Contains(p.body, "You signed in Web App") {
-		t.Fatalf("end of the device login: %d %q %s", p.status, p.location, p.body)
+	p = br.Follow(br.Do(http.MethodPost, action, form))
+	if p.Status != 200 || !strings.Contains(p.Body, "You signed in Web App") {
+		t.Fatalf("end of the device login: %d %q %s", p.Status, p.Location, p.Body)
 	}
 
 	clk.Add(11 * time.Second) // the interval is 10 s after the slow_down
 	tr := poll(b)
-	if tr.status != 200 || tr.IDToken == "" || tr.RefreshToken == "" {
+	if tr.Status != 200 || tr.IDToken == "" || tr.RefreshToken == "" {
 		t.Fatalf("poll on B after the login: %v", tr)
 	}
-	verifyIDToken(t, d.verifier(t), "device tokens", tr.IDToken)
+	verifyIDToken(t, d.Verifier(t), "device tokens", tr.IDToken)
 	clk.Add(11 * time.Second)
-	if again := poll(a); again.status != 400 || again.Error != "invalid_grant" {
+	if again := poll(a); again.Status != 400 || again.Error != "invalid_grant" {
 		t.Errorf("poll on A after B handed out the tokens: %v; want invalid_grant", again)
 	}
 	// The replay revoked the grant on both replicas.
-	if r, err := b.refresh(tr.RefreshToken); err != nil || r.status != 400 {
+	if r, err := b.Refresh(tr.RefreshToken); err != nil || r.Status != 400 {
 		t.Errorf("refresh after the replay on B: %v %v; want 400", r, err)
 	}
 }

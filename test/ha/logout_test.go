@@ -39,31 +39,31 @@ func TestSessionAcrossReplicas(t *testing.T) {
 		c.Clients[0].BackchannelLogoutURI = rcv.URL
 		c.Backchannel = server.BackchannelConfig{Poll: 20 * time.Millisecond, BaseDelay: 20 * time.Millisecond}
 	})
-	br := newBrowser(t, d.issuer, a.srv.URL)
-	code := br.loginCode()
-	tok, err := a.exchange(code)
-	if err != nil || tok.status != http.StatusOK {
+	br := newBrowser(t, d.Issuer, a.Srv.URL)
+	code := br.LoginCode()
+	tok, err := a.Exchange(code)
+	if err != nil || tok.Status != http.StatusOK {
 		t.Fatalf("exchange on A: %v %v", tok, err)
 	}
-	verifyIDToken(t, d.verifier(t), "login on A", tok.IDToken)
+	verifyIDToken(t, d.Verifier(t), "login on A", tok.IDToken)
 
 	authURL := issuerPath + "/auth?" + url.Values{"client_id": {clientID}, "redirect_uri": {redirectURI},
 		"response_type": {"code"}, "scope": {"openid email"}, "state": {"s2"}, "prompt": {"none"}}.Encode()
-	br.bases = []string{b.srv.URL}
-	p := br.follow(br.do(http.MethodGet, authURL, nil))
-	if !strings.HasPrefix(p.location, redirectURI) || !strings.Contains(p.location, "code=") {
-		t.Fatalf("silent login on B after login on A: %d %q\n%s", p.status, p.location, p.body)
+	br.Bases = []string{b.Srv.URL}
+	p := br.Follow(br.Do(http.MethodGet, authURL, nil))
+	if !strings.HasPrefix(p.Location, redirectURI) || !strings.Contains(p.Location, "code=") {
+		t.Fatalf("silent login on B after login on A: %d %q\n%s", p.Status, p.Location, p.Body)
 	}
 
-	p = br.do(http.MethodGet, issuerPath+"/logout?"+url.Values{"id_token_hint": {tok.IDToken},
+	p = br.Do(http.MethodGet, issuerPath+"/logout?"+url.Values{"id_token_hint": {tok.IDToken},
 		"post_logout_redirect_uri": {signedOutURI}, "state": {"bye"}}.Encode(), nil)
-	if p.status != http.StatusFound || p.location != signedOutURI+"?state=bye" {
-		t.Fatalf("logout on B: %d %q\n%s", p.status, p.location, p.body)
+	if p.Status != http.StatusFound || p.Location != signedOutURI+"?state=bye" {
+		t.Fatalf("logout on B: %d %q\n%s", p.Status, p.Location, p.Body)
 	}
-	br.bases = []string{a.srv.URL}
-	p = br.follow(br.do(http.MethodGet, authURL, nil))
-	if !strings.HasPrefix(p.location, redirectURI) || !strings.Contains(p.location, "error=login_required") {
-		t.Errorf("prompt=none on A after logout on B: %d %q; want login_required", p.status, p.location)
+	br.Bases = []string{a.Srv.URL}
+	p = br.Follow(br.Do(http.MethodGet, authURL, nil))
+	if !strings.HasPrefix(p.Location, redirectURI) || !strings.Contains(p.Location, "error=login_required") {
+		t.Errorf("prompt=none on A after logout on B: %d %q; want login_required", p.Status, p.Location)
 	}
 
 	for deadline := time.Now().Add(20 * time.Second); received() == 0 && time.Now().Before(deadline); {

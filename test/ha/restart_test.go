@@ -26,7 +26,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	dsn := testpg.CreateDatabase(t, cluster.AdminDSN())
 	clk := newClock()
 	d := newDeployment(t, clk, []storage.Storage{openPostgres(t, dsn), openPostgres(t, dsn)})
-	replicas := d.replicas
+	replicas := d.Replicas
 
 	const (
 		workers = 4
@@ -50,7 +50,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	}
 	ws := make([]*worker, workers)
 	for i := range ws {
-		ws[i] = &worker{latest: replicas[i%2].passwordLogin().RefreshToken}
+		ws[i] = &worker{latest: replicas[i%2].PasswordLogin().RefreshToken}
 	}
 
 	var mu sync.Mutex // guards ws, now and unexpected
@@ -75,7 +75,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 				tok := w.latest
 				mu.Unlock()
 				start := time.Now()
-				got, err := r.refresh(tok)
+				got, err := r.Refresh(tok)
 				took := time.Since(start)
 				mu.Lock()
 				w.requests++
@@ -83,19 +83,19 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 				switch {
 				case err != nil:
 					unexpected = append(unexpected, fmt.Sprintf("worker %d, phase %d: %v", i, p, err))
-				case got.status == http.StatusOK && got.RefreshToken != "":
+				case got.Status == http.StatusOK && got.RefreshToken != "":
 					w.latest = got.RefreshToken
 					w.ok[p]++
-				case got.status == http.StatusServiceUnavailable && got.Error == "temporarily_unavailable":
+				case got.Status == http.StatusServiceUnavailable && got.Error == "temporarily_unavailable":
 					w.unavailable[p]++
 					if p == down {
 						w.slowest = max(w.slowest, took)
 					}
 				default:
-					unexpected = append(unexpected, fmt.Sprintf("worker %d, phase %d, %s: %v", i, p, r.name, got))
+					unexpected = append(unexpected, fmt.Sprintf("worker %d, phase %d, %s: %v", i, p, r.Name, got))
 				}
 				mu.Unlock()
-				if err != nil || got.status != http.StatusOK {
+				if err != nil || got.Status != http.StatusOK {
 					time.Sleep(10 * time.Millisecond) // a client backs off
 				}
 			}
@@ -138,16 +138,16 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 		}
 	}
 	ready := func(r *replica) int {
-		status, _, err := r.get("/healthz/ready")
+		status, _, err := r.Get("/healthz/ready")
 		if err != nil {
-			t.Errorf("%s: GET /healthz/ready: %v", r.name, err)
+			t.Errorf("%s: GET /healthz/ready: %v", r.Name, err)
 		}
 		return status
 	}
 
 	for _, r := range replicas {
 		if got := ready(r); got != http.StatusOK {
-			t.Fatalf("%s: ready before the outage: %d", r.name, got)
+			t.Fatalf("%s: ready before the outage: %d", r.Name, got)
 		}
 	}
 	waitFor("refreshes before the outage", all(func(w *worker) bool { return w.ok[before] >= minOK }))
@@ -159,7 +159,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	waitFor("503s during the outage", all(func(w *worker) bool { return w.unavailable[down] >= 3 }))
 	for _, r := range replicas {
 		if got := ready(r); got != http.StatusServiceUnavailable {
-			t.Errorf("%s: ready while the database is down: %d, want 503", r.name, got)
+			t.Errorf("%s: ready while the database is down: %d, want 503", r.Name, got)
 		}
 	}
 	// Outages outlast the reuse interval (3 s): a token whose rotation was
@@ -176,7 +176,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 			select {
 			case <-ctx.Done():
 				halt()
-				t.Fatalf("%s: not ready again after the restart", r.name)
+				t.Fatalf("%s: not ready again after the restart", r.Name)
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
@@ -201,8 +201,8 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 			t.Errorf("worker %d: no refresh succeeded after the restart", i)
 		}
 		r := replicas[(i+1)%2]
-		if got, err := r.refresh(w.latest); err != nil || got.status != http.StatusOK {
-			t.Errorf("worker %d: last acknowledged refresh token on %s: %v %v; want 200", i, r.name, got, err)
+		if got, err := r.Refresh(w.latest); err != nil || got.Status != http.StatusOK {
+			t.Errorf("worker %d: last acknowledged refresh token on %s: %v %v; want 200", i, r.Name, got, err)
 		}
 	}
 }

@@ -179,7 +179,7 @@ func (s *service) token(c *http.Client, form url.Values) (tokenResponse, error) 
 	defer resp.Body.Close()
 	var tr tokenResponse
 	json.NewDecoder(resp.Body).Decode(&tr)
-	tr.status = resp.StatusCode
+	tr.Status = resp.StatusCode
 	return tr, nil
 }
 
@@ -236,7 +236,7 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 				switch {
 				case err != nil:
 					fail(fmt.Sprintf("worker %d: %v", i, err))
-				case tr.status != http.StatusOK || tr.RefreshToken == "":
+				case tr.Status != http.StatusOK || tr.RefreshToken == "":
 					fail(fmt.Sprintf("worker %d: %v", i, tr))
 				default:
 					tok = tr.RefreshToken

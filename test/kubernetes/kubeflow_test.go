@@ -110,19 +110,19 @@ func TestKubeflowDexConfig(t *testing.T) {
 	}
 	issuer := bases[0] + "/dex"
 	b := newBrowser(t, issuer, bases...)
-	code := b.loginAs(kfClientID, kfRedirect, kfUser, "password")
+	code := b.LoginAs(kfClientID, kfRedirect, kfUser, "password")
 	tr := postToken(t, bases[1], url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {kfRedirect}})
-	if tr.status != http.StatusOK || tr.IDToken == "" {
+	if tr.Status != http.StatusOK || tr.IDToken == "" {
 		t.Fatalf("code exchange on the second replica: %v", tr)
 	}
 	if tr.RefreshToken != "" {
 		got := postToken(t, bases[0], url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}})
-		if got.status != http.StatusOK {
+		if got.Status != http.StatusOK {
 			t.Fatalf("refresh on the first replica: %v", got)
 		}
 	}
 	// The code is single use across replicas.
-	if again := postToken(t, bases[0], url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {kfRedirect}}); again.status != http.StatusBadRequest {
+	if again := postToken(t, bases[0], url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {kfRedirect}}); again.Status != http.StatusBadRequest {
 		t.Errorf("replayed code on the first replica: %v; want 400", again)
 	}
 }
@@ -140,7 +140,7 @@ func postToken(t *testing.T, base string, form url.Values) tokenResponse {
 	defer resp.Body.Close()
 	var tr tokenResponse
 	_ = jsonDecode(resp, &tr)
-	tr.status = resp.StatusCode
+	tr.Status = resp.StatusCode
 	return tr
 }
 

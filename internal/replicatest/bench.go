@@ -1,4 +1,4 @@
-package ha_test
+package replicatest
 
 import (
 	"context"
@@ -15,29 +15,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/torii-idp/torii/internal/testpg"
 	"github.com/torii-idp/torii/storage"
 	"github.com/torii-idp/torii/storage/sqlite"
 )
 
 // benchParallelism is goroutines per CPU: a token endpoint serves many
-// clients at once, and PostgreSQL round trips overlap only under
+// clients at once, and storage round trips overlap only under
 // concurrency.
 const benchParallelism = 4
 
 // BenchmarkTokenEndpoint measures /token through torii's real HTTP handler
-// (called directly, no network) on SQLite, the baseline, and on PostgreSQL,
-// in the same run:
-//
-//	go test -run '^$' -bench TokenEndpoint -benchtime 2s ./test/ha/
+// (called directly, no network) on SQLite, the baseline, and on the
+// backend opened by open (named name), in the same run.
 //
 // refresh: each goroutine rotates its own refresh token in a loop (lookup,
-// connector refresh, row-locked rotation, a new token, two signatures).
-// code: exchanging a code stored before the timer starts (row-locked
+// connector refresh, the backend's guarded rotation, a new token, two
+// signatures).
+// code: exchanging a code stored before the timer starts (guarded
 // redemption, a refresh token, two signatures).
-// The postgres sub-benchmark also reports x-sqlite: its ns/op divided by
+// The backend's sub-benchmark also reports x-sqlite: its ns/op divided by
 // the sqlite one's just before it.
-func BenchmarkTokenEndpoint(b *testing.B) {
+func BenchmarkTokenEndpoint(b *testing.B, name string, open func(b *testing.B) storage.Storage) {
 	backends := []struct {
 		name string
 		open func(b *testing.B) storage.Storage
@@ -50,11 +48,11 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 			b.Cleanup(func() { s.Close() })
 			return s
 		}},
-		{"postgres", func(b *testing.B) storage.Storage { return openPostgres(b, testpg.DSN(b)) }},
+		{name, open},
 	}
 	grants := []struct {
 		name  string
-		bench func(b *testing.B, r *replica, st storage.Storage)
+		bench func(b *testing.B, r *Replica, st storage.Storage)
 	}{
 		{"refresh", benchRefresh},
 		{"code", benchCode},
@@ -65,7 +63,7 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 			for _, be := range backends {
 				b.Run(be.name, func(b *testing.B) {
 					st := be.open(b)
-					r := newReplica(b, be.name, "http://torii.test"+issuerPath, st, newClock())
+					r := NewReplica(b, be.name, "http://torii.test"+IssuerPath, st, NewClock())
 					b.SetParallelism(benchParallelism)
 					b.ReportAllocs()
 					g.bench(b, r, st)
@@ -81,17 +79,17 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 	}
 }
 
-func benchRefresh(b *testing.B, r *replica, _ storage.Storage) {
+func benchRefresh(b *testing.B, r *Replica, _ storage.Storage) {
 	tokens := make(chan string, benchParallelism*runtime.GOMAXPROCS(0))
 	for range cap(tokens) {
-		tokens <- r.serveToken(b, url.Values{"grant_type": {"password"}, "username": {userLogin},
-			"password": {userPassword}, "scope": {"openid email offline_access"}}).RefreshToken
+		tokens <- r.ServeToken(b, url.Values{"grant_type": {"password"}, "username": {UserLogin},
+			"password": {UserPassword}, "scope": {"openid email offline_access"}}).RefreshToken
 	}
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		rt := <-tokens
 		for pb.Next() {
-			rt = r.serveToken(b, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}).RefreshToken
+			rt = r.ServeToken(b, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}).RefreshToken
 			if rt == "" {
 				return
 			}
@@ -99,7 +97,7 @@ func benchRefresh(b *testing.B, r *replica, _ storage.Storage) {
 	})
 }
 
-func benchCode(b *testing.B, r *replica, st storage.Storage) {
+func benchCode(b *testing.B, r *Replica, st storage.Storage) {
 	ctx := context.Background()
 	codes := make(chan string, b.N)
 	now := time.Now()
@@ -108,9 +106,9 @@ func benchCode(b *testing.B, r *replica, st storage.Storage) {
 		// Stored as torii stores codes: by SHA-256, base64url.
 		sum := sha256.Sum256([]byte(code))
 		err := st.CreateAuthCode(ctx, storage.AuthCode{
-			ID: base64.RawURLEncoding.EncodeToString(sum[:]), ClientID: clientID, RedirectURI: redirectURI,
+			ID: base64.RawURLEncoding.EncodeToString(sum[:]), ClientID: ClientID, RedirectURI: RedirectURI,
 			Scopes: []string{"openid", "email", "offline_access"}, ConnectorID: "local", AuthTime: now,
-			Claims: storage.Claims{UserID: janeUserID, Email: userLogin, EmailVerified: true},
+			Claims: storage.Claims{UserID: JaneUserID, Email: UserLogin, EmailVerified: true},
 			Expiry: now.Add(time.Hour),
 		})
 		if err != nil {
@@ -122,8 +120,8 @@ func benchCode(b *testing.B, r *replica, st storage.Storage) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			tr := r.serveToken(b, url.Values{"grant_type": {"authorization_code"}, "code": {<-codes},
-				"redirect_uri": {redirectURI}})
+			tr := r.ServeToken(b, url.Values{"grant_type": {"authorization_code"}, "code": {<-codes},
+				"redirect_uri": {RedirectURI}})
 			if tr.RefreshToken == "" {
 				return
 			}
@@ -133,16 +131,16 @@ func benchCode(b *testing.B, r *replica, st storage.Storage) {
 
 // serveToken calls the handler directly; anything but 200 fails the
 // benchmark.
-func (r *replica) serveToken(b *testing.B, form url.Values) tokenResponse {
-	req := httptest.NewRequest(http.MethodPost, r.issuer+"/token", strings.NewReader(form.Encode()))
+func (r *Replica) ServeToken(b *testing.B, form url.Values) TokenResponse {
+	req := httptest.NewRequest(http.MethodPost, r.Issuer+"/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(clientID, clientSecret)
+	req.SetBasicAuth(ClientID, ClientSecret)
 	w := httptest.NewRecorder()
-	r.torii.ServeHTTP(w, req)
-	var tr tokenResponse
-	tr.status = w.Code
+	r.Torii.ServeHTTP(w, req)
+	var tr TokenResponse
+	tr.Status = w.Code
 	if err := json.Unmarshal(w.Body.Bytes(), &tr); err != nil || w.Code != http.StatusOK {
-		b.Errorf("%s: /token: %d %s", r.name, w.Code, w.Body.String())
+		b.Errorf("%s: /token: %d %s", r.Name, w.Code, w.Body.String())
 	}
 	return tr
 }
