@@ -26,7 +26,7 @@ test: unit fuzz-short image-test deploy-test kubernetes interop dex-test
 
 unit:
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 # Every fuzz target for FUZZTIME each (seconds in make test; fuzz-long for
 # minutes). go test -fuzz takes one target and one package at a time.
@@ -99,13 +99,13 @@ image:
 
 # Builds the image and inspects it: config, files, modes, the binary runs.
 image-test:
-	cd tools/image && $(GO) vet . && $(GO) test -count=1 .
+	cd tools/image && $(GO) vet . && $(GO) test -count=1 -timeout 30m .
 
 # deploy/: kustomize builds, helm lint and render, strict decoding into the
 # Kubernetes types, restricted pod security, torii check-config on every
 # config the manifests carry (its own module: kustomize, helm, k8s.io/api).
 deploy-test:
-	cd test/deploy && $(GO) vet . && $(GO) test -count=1 .
+	cd test/deploy && $(GO) vet . && $(GO) test -count=1 -timeout 30m .
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./server/ ./storage/... ./connector/...
