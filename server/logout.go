@@ -29,7 +29,10 @@ type logoutHandler struct {
 	ender    *sessionEnder
 	browser  browserBinding
 	pages    *pages
-	log      *slog.Logger
+	// pageLogin's cookie keeps a login to torii's own pages when sessions
+	// are off; logout forgets it too.
+	pageLogin *pageLogin
+	log       *slog.Logger
 }
 
 // logoutParams are RP-Initiated Logout 1.0 §2's parameters.
@@ -151,6 +154,9 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.sessions != nil && (hasCur && slices.ContainsFunc(end, func(s storage.Session) bool { return s.ID == cur.ID }) || !hasCur && h.sessions.hasCookie(r)) {
 		h.sessions.clear(w)
+	}
+	if h.sessions == nil && h.pageLogin != nil {
+		h.pageLogin.forget(w, r)
 	}
 	if lr.redirect != "" {
 		u, _ := url.Parse(lr.redirect) // registered, so it parses

@@ -61,6 +61,8 @@ type pageData struct {
 	UserCode string
 	// Logout is the logout pages' own data (logout.go).
 	Logout *logoutPage
+	// Account is the account page's own data (account.go).
+	Account *accountPage
 
 	// Set by handlers, turned into text above by render.
 	title, err, message, prompt message

@@ -19,7 +19,7 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 	if dynamic == nil {
 		dynamic = storedClients{c.Storage}
 	}
-	clients := newClientLookup(c.Clients, dynamic)
+	clients := newClientLookup(withBuiltinClient(c.Clients, iss), dynamic)
 	byID := make(map[string]Connector, len(c.Connectors))
 	for _, cn := range c.Connectors {
 		if cn.Name == "" {
@@ -40,9 +40,10 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 	ri := &refreshIssuer{store: c.Storage, policy: c.Expiry.RefreshTokens, now: c.Now, clients: clients}
 	canRefresh := func(id string) bool { cn, ok := byID[id]; return ok && cn.Refresh != nil }
 
+	cg := &codeGrant{store: c.Storage, minter: m, refresh: ri, canRefresh: canRefresh, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger, metrics: c.Metrics, audit: c.Audit}
 	rg := &refreshGrant{store: c.Storage, minter: m, refresh: ri, connectors: byID, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger, metrics: c.Metrics, audit: c.Audit}
 	grants := map[string]grant{
-		grantAuthorizationCode: &codeGrant{store: c.Storage, minter: m, refresh: ri, canRefresh: canRefresh, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger, metrics: c.Metrics, audit: c.Audit},
+		grantAuthorizationCode: cg,
 		grantRefreshToken:      rg,
 	}
 	if pc, ok := byID[c.PasswordConnector]; ok {
@@ -82,7 +83,10 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 	}
 	ender := &sessionEnder{store: c.Storage, clients: clients, revokeFor: c.Expiry.IDTokens, retryFor: sh.backchannel.cfg.RetryFor,
 		kick: sh.backchannel.kick, now: c.Now, log: c.Logger, audit: c.Audit, metrics: c.Metrics}
-	logout := &logoutHandler{clients: clients, verify: verifier, sessions: flow.sessions, ender: ender, browser: flow.browser, pages: pg, log: c.Logger}
+	// torii's own pages log in through the built-in client (pageLogin.user).
+	pageLogins := newPageLogin(c, iss, flow.sessions, cg, verifier, sig, pg)
+	account := &accountHandler{login: pageLogins, pages: pg}
+	logout := &logoutHandler{clients: clients, verify: verifier, sessions: flow.sessions, ender: ender, browser: flow.browser, pages: pg, pageLogin: pageLogins, log: c.Logger}
 	auth := clientAuth{clients: clients}
 	tok := &tokenHandler{auth: auth, grants: grants, log: c.Logger, metrics: c.Metrics}
 	ui := &userinfoHandler{verifier: verifier, log: c.Logger}
@@ -132,6 +136,8 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		route(http.MethodPost, "/approval", flow.approval)
 		route(http.MethodGet, "/logout", logout.ServeHTTP)
 		route(http.MethodPost, "/logout", logout.ServeHTTP)
+		route(http.MethodGet, "/account", account.show)
+		route(http.MethodGet, builtinCallbackPath, pageLogins.callback)
 		route(http.MethodGet, "/healthz", health.live)
 		route(http.MethodGet, "/healthz/live", health.live)
 		route(http.MethodGet, "/healthz/ready", health.ready)

@@ -216,6 +216,9 @@ func (c *Config) validate() error {
 		if cl.ID == "" {
 			errs = append(errs, errors.New("a client has no id"))
 		}
+		if err := refuseBuiltinClientID(cl.ID); err != nil {
+			errs = append(errs, err)
+		}
 		if seen[cl.ID] {
 			errs = append(errs, fmt.Errorf("client %q is listed twice", cl.ID))
 		}

@@ -21,7 +21,7 @@ var builtin embed.FS
 // PageNames are the page templates; each defines "page", rendered inside
 // layout.html's "layout".
 var PageNames = []string{
-	"login.html", "chooser.html", "approval.html", "error.html", "home.html",
+	"login.html", "chooser.html", "approval.html", "error.html", "home.html", "account.html",
 	"device.html", "device_confirm.html", "device_done.html",
 	"logout_confirm.html", "logged_out.html", "logout_no_redirect.html",
 }

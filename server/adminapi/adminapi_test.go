@@ -11,6 +11,7 @@ import (
 	api "github.com/dexidp/dex/api/v2"
 
 	"github.com/torii-idp/torii/audit"
+	"github.com/torii-idp/torii/server"
 	"github.com/torii-idp/torii/storage"
 	"github.com/torii-idp/torii/storage/memory"
 )
@@ -91,6 +92,9 @@ func TestBounds(t *testing.T) {
 	}
 	if _, err := s.CreateClient(ctx, &api.CreateClientReq{Client: &api.Client{Secret: strings.Repeat("s", 73), RedirectUris: []string{"https://a.example/cb"}}}); err == nil {
 		t.Error("CreateClient with a 73-byte secret accepted (bcrypt would truncate it)")
+	}
+	if _, err := s.CreateClient(ctx, &api.CreateClientReq{Client: &api.Client{Id: server.BuiltinClientID, Public: true}}); err == nil || !strings.Contains(err.Error(), "reserved") {
+		t.Errorf("CreateClient with the built-in client's ID: err = %v, want it refused", err)
 	}
 }
 

@@ -78,6 +78,10 @@ func (s *Service) CreateClient(ctx context.Context, req *api.CreateClientReq) (*
 	if _, ok := s.clients[out.Id]; ok {
 		return nil, fmt.Errorf("create client: %s", staticClientCreate)
 	}
+	if out.Id == server.BuiltinClientID {
+		// torii's own pages' client would shadow it.
+		return nil, fmt.Errorf("create client: the client ID %q is reserved for torii's own pages", out.Id)
+	}
 	c := storage.Client{
 		ID: out.Id, RedirectURIs: out.RedirectUris, TrustedPeers: out.TrustedPeers,
 		Public: out.Public, Name: out.Name, LogoURL: out.LogoUrl,
