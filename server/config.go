@@ -78,6 +78,9 @@ type Config struct {
 	// Throttle limits password guessing; the zero value means defaults.
 	Throttle ThrottleConfig
 
+	// Kubeconfig turns on the kubeconfig page; nil leaves it off (404).
+	Kubeconfig *KubeconfigConfig
+
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time

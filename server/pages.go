@@ -63,6 +63,8 @@ type pageData struct {
 	Logout *logoutPage
 	// Account is the account page's own data (account.go).
 	Account *accountPage
+	// Kubeconfig is the kubeconfig page's own data (kubeconfig.go).
+	Kubeconfig *kubeconfigPage
 
 	// Set by handlers, turned into text above by render.
 	title, err, message, prompt message

@@ -275,6 +275,7 @@ func (c *Config) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("signing algorithm %q is not supported (RS256 or ES256)", c.SigningAlgorithm))
 	}
+	errs = append(errs, c.Kubeconfig.validate(c.Clients)...)
 	return errors.Join(errs...)
 }
 

@@ -24,6 +24,7 @@ var PageNames = []string{
 	"login.html", "chooser.html", "approval.html", "error.html", "home.html", "account.html",
 	"device.html", "device_confirm.html", "device_done.html",
 	"logout_confirm.html", "logged_out.html", "logout_no_redirect.html",
+	"kubeconfig.html",
 }
 
 // dexTemplates are file names only Dex's web/templates has; finding one in
