@@ -64,7 +64,7 @@ func TestRenderKubeconfig(t *testing.T) {
 					} `yaml:"cluster"`
 				} `yaml:"clusters"`
 				Contexts []struct {
-					Name    string `yaml:"name"`
+					Name    string                         `yaml:"name"`
 					Context struct{ Cluster, User string } `yaml:"context"`
 				} `yaml:"contexts"`
 				CurrentContext string `yaml:"current-context"`
@@ -200,7 +200,9 @@ func TestKubeconfigConfigValidate(t *testing.T) {
 		{"broken certificate", func(k *KubeconfigConfig) {
 			k.Clusters[0].CertificateAuthority = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{1, 2}})
 		}, "certificate 1:"},
-		{"trailing text", func(k *KubeconfigConfig) { k.Clusters[0].CertificateAuthority = append(append([]byte{}, ca...), "junk"...) }, "not a PEM block"},
+		{"trailing text", func(k *KubeconfigConfig) {
+			k.Clusters[0].CertificateAuthority = append(append([]byte{}, ca...), "junk"...)
+		}, "not a PEM block"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k := ok()
