@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+
+	"github.com/torii-idp/torii/server/internal/redirecturi"
 )
 
 // KubeconfigConfig turns on the kubeconfig page (torii's kubeconfig
@@ -116,8 +118,10 @@ func (k *KubeconfigConfig) validate(clients []Client) []error {
 	var errs []error
 	if k.ClientID == "" {
 		errs = append(errs, errors.New("kubeconfig.clientID is required (the client kubelogin logs in as, e.g. a public client kubectl)"))
-	} else if !slices.ContainsFunc(clients, func(c Client) bool { return c.ID == k.ClientID }) {
+	} else if i := slices.IndexFunc(clients, func(c Client) bool { return c.ID == k.ClientID }); i < 0 {
 		errs = append(errs, fmt.Errorf("kubeconfig.clientID %q is not a static client (staticClients)", k.ClientID))
+	} else if err := KubeconfigClientProblem(clients[i]); err != nil {
+		errs = append(errs, fmt.Errorf("kubeconfig.clientID: %w", err))
 	}
 	if len(k.Clusters) == 0 {
 		errs = append(errs, errors.New("kubeconfig.clusters must list at least one cluster"))
@@ -141,6 +145,20 @@ func (k *KubeconfigConfig) validate(clients []Client) []error {
 		}
 	}
 	return errs
+}
+
+// kubeloginRedirectURI is where kubelogin's browser flow comes back by
+// default: it listens on 127.0.0.1:8000 (18000 when that port is taken)
+// and names the address localhost.
+const kubeloginRedirectURI = "http://localhost:8000"
+
+// KubeconfigClientProblem reports why kubelogin, run with the arguments
+// the page writes (no --listen-address), cannot log in as client c.
+func KubeconfigClientProblem(c Client) error {
+	if !redirecturi.Match(c.RedirectURIs, kubeloginRedirectURI, c.Public) {
+		return fmt.Errorf("client %q does not accept kubelogin's redirect URI %s: add http://localhost:8000 and http://localhost:18000 to its redirectURIs (a public client without redirectURIs accepts any localhost port)", c.ID, kubeloginRedirectURI)
+	}
+	return nil
 }
 
 // cluster returns the cluster named name.

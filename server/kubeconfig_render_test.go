@@ -168,12 +168,19 @@ func prefixEach(p string, xs []string) []string {
 
 func TestKubeconfigConfigValidate(t *testing.T) {
 	ca := testCAPEM(t)
-	clients := []Client{{ID: "kubectl", Public: true}, {ID: "kubernetes", Secret: "s"}}
+	clients := []Client{{ID: "kubectl", Public: true}, {ID: "kubernetes", Secret: "s"},
+		{ID: "kubelogin", Secret: "s", RedirectURIs: []string{"http://localhost:8000", "http://localhost:18000"}},
+		{ID: "webapp", Public: true, RedirectURIs: []string{"https://app.example.com/cb"}}}
 	ok := func() *KubeconfigConfig {
 		return &KubeconfigConfig{ClientID: "kubectl", Clusters: []KubeconfigCluster{{Name: "prod", Server: "https://k8s.example.com:6443", CertificateAuthority: ca}}}
 	}
 	if errs := ok().validate(clients); len(errs) != 0 {
 		t.Fatalf("valid block refused: %v", errs)
+	}
+	conf := ok()
+	conf.ClientID = "kubelogin"
+	if errs := conf.validate(clients); len(errs) != 0 {
+		t.Fatalf("a confidential client with kubelogin's redirect URIs refused: %v", errs)
 	}
 	var off *KubeconfigConfig
 	if errs := off.validate(clients); len(errs) != 0 {
@@ -186,6 +193,8 @@ func TestKubeconfigConfigValidate(t *testing.T) {
 	}{
 		{"no client", func(k *KubeconfigConfig) { k.ClientID = "" }, "kubeconfig.clientID is required"},
 		{"unknown client", func(k *KubeconfigConfig) { k.ClientID = "nobody" }, `"nobody" is not a static client`},
+		{"confidential without kubelogin's redirect", func(k *KubeconfigConfig) { k.ClientID = "kubernetes" }, `client "kubernetes" does not accept kubelogin's redirect URI http://localhost:8000`},
+		{"public with other redirects", func(k *KubeconfigConfig) { k.ClientID = "webapp" }, `client "webapp" does not accept`},
 		{"no clusters", func(k *KubeconfigConfig) { k.Clusters = nil }, "at least one cluster"},
 		{"http server", func(k *KubeconfigConfig) { k.Clusters[0].Server = "http://k8s.example.com" }, "clusters[0].server \"http://k8s.example.com\" must be an https URL"},
 		{"server with query", func(k *KubeconfigConfig) { k.Clusters[0].Server = "https://k8s.example.com/?a=b" }, "must not have user info, a query or a fragment"},

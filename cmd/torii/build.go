@@ -144,6 +144,7 @@ func (c *Config) serverConfig(store storage.Storage, conns []server.Connector, l
 		Throttle:                 c.Throttle,
 		Sessions:                 c.Sessions,
 		PromptNoneWithoutSession: c.OAuth2.PromptNoneWithoutSession,
+		Kubeconfig:               c.Kubeconfig,
 		Logger:                   logger,
 	}
 }

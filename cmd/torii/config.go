@@ -59,6 +59,10 @@ type Config struct {
 	// Throttle is torii's throttle block.
 	Throttle server.ThrottleConfig
 
+	// Kubeconfig is torii's kubeconfig block (the kubeconfig page); nil
+	// without one.
+	Kubeconfig *server.KubeconfigConfig
+
 	// types is the connector-type registry (nil: connectorTypes()).
 	types map[string]connectorType
 

@@ -39,6 +39,7 @@ func (c *Config) decodeRoot(root *yaml.Node) {
 		"importDex":        c.decodeImportDex,
 		"throttle":         c.decodeThrottle,
 		"sessions":         c.decodeSessions,
+		"kubeconfig":       c.decodeKubeconfig,
 	}, map[string]string{
 		// Top-level Dex keys torii refuses, with what they are.
 		"templates": "templates (an old Dex key for the page look); use frontend.issuer and frontend.logoURL",

@@ -505,7 +505,7 @@ func TestLoadConfigFile(t *testing.T) {
 
 func TestExamplesAreValid(t *testing.T) {
 	vars := map[string]string{"OIDC_CLIENT_ID": "oauth2-proxy", "OIDC_CLIENT_SECRET": "secret", "DEX_USER_PASSWORD": demoHash}
-	for _, f := range []string{"config.dev.yaml", "config.kubeflow.yaml"} {
+	for _, f := range []string{"config.dev.yaml", "config.kubeflow.yaml", "config.kubeconfig.yaml"} {
 		t.Run(f, func(t *testing.T) {
 			c, err := LoadConfig(filepath.Join("..", "..", "examples", f), env(vars))
 			if err != nil {
@@ -513,6 +513,9 @@ func TestExamplesAreValid(t *testing.T) {
 			}
 			if len(c.Clients) == 0 || !c.EnablePasswordDB {
 				t.Fatalf("example %s lost its clients or users", f)
+			}
+			if k := c.Kubeconfig; f == "config.kubeconfig.yaml" && (k == nil || len(k.Clusters) != 2 || k.Clusters[0].CertificateAuthority == nil) {
+				t.Fatalf("example %s lost its kubeconfig block: %+v", f, k)
 			}
 		})
 	}

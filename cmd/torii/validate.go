@@ -26,6 +26,7 @@ func (c *Config) Validate() error {
 	c.validateConnectors()
 	c.validateOAuth2()
 	c.validateFrontend()
+	c.validateKubeconfig()
 	if c.KeysRotationPeriod > 0 && c.Expiry.SigningKeys > 0 && c.KeysRotationPeriod != c.Expiry.SigningKeys {
 		d.at("signer.config.keysRotationPeriod", "conflicts with expiry.signingKeys (%s); set only signer.config.keysRotationPeriod", c.Expiry.SigningKeys)
 	}
@@ -263,6 +264,13 @@ func (c *Config) summary() string {
 		clients = append(clients, fmt.Sprintf("%s (%s)", cl.ID, kind))
 	}
 	fmt.Fprintf(&b, "  clients:    %s\n", orNone(clients))
+	if k := c.Kubeconfig; k != nil {
+		var names []string
+		for _, cl := range k.Clusters {
+			names = append(names, cl.Name)
+		}
+		fmt.Fprintf(&b, "  kubeconfig: %s (client %s)\n", strings.Join(names, ", "), k.ClientID)
+	}
 	return b.String()
 }
 
