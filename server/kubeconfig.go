@@ -6,8 +6,6 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-
-	"github.com/torii-idp/torii/storage"
 )
 
 // kubeconfigHandler serves the kubeconfig page and its downloads
@@ -19,11 +17,10 @@ type kubeconfigHandler struct {
 	issuer  issuer
 	clients *clientLookup
 	pages   *pages
-	// person returns who is logged in to torii's pages, or answers the
-	// request itself (a redirect to log in, an error page) and returns
-	// false.
-	person func(w http.ResponseWriter, r *http.Request) (storage.Claims, bool)
-	log    *slog.Logger
+	// login knows who is logged in to torii's pages (pageLogin.user), or
+	// answers the request itself (a redirect to log in, an error page).
+	login *pageLogin
+	log   *slog.Logger
 }
 
 // kubeconfigPage is the page's own data (.Kubeconfig in the template).
@@ -53,7 +50,7 @@ func (h *kubeconfigHandler) page(w http.ResponseWriter, r *http.Request) {
 		h.pages.errorPage(w, r, http.StatusNotFound, "err.kubeconfig_off")
 		return
 	}
-	who, ok := h.person(w, r)
+	who, ok := h.login.user(w, r)
 	if !ok {
 		return
 	}
@@ -91,7 +88,7 @@ func (h *kubeconfigHandler) download(w http.ResponseWriter, r *http.Request) {
 		h.pages.errorPage(w, r, http.StatusNotFound, "err.kubeconfig_unknown_cluster", "name", name)
 		return
 	}
-	if _, ok := h.person(w, r); !ok {
+	if _, ok := h.login.user(w, r); !ok {
 		return
 	}
 	client, ok := h.client(w, r)

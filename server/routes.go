@@ -86,6 +86,7 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 	// torii's own pages log in through the built-in client (pageLogin.user).
 	pageLogins := newPageLogin(c, iss, flow.sessions, cg, verifier, sig, pg)
 	account := &accountHandler{login: pageLogins, pages: pg}
+	kubeconfig := &kubeconfigHandler{cfg: c.Kubeconfig, issuer: iss, clients: clients, pages: pg, login: pageLogins, log: c.Logger}
 	logout := &logoutHandler{clients: clients, verify: verifier, sessions: flow.sessions, ender: ender, browser: flow.browser, pages: pg, pageLogin: pageLogins, log: c.Logger}
 	auth := clientAuth{clients: clients}
 	tok := &tokenHandler{auth: auth, grants: grants, log: c.Logger, metrics: c.Metrics}
@@ -137,6 +138,8 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		route(http.MethodGet, "/logout", logout.ServeHTTP)
 		route(http.MethodPost, "/logout", logout.ServeHTTP)
 		route(http.MethodGet, "/account", account.show)
+		route(http.MethodGet, "/kubeconfig", kubeconfig.page)
+		route(http.MethodGet, "/kubeconfig/{cluster}", kubeconfig.download)
 		route(http.MethodGet, builtinCallbackPath, pageLogins.callback)
 		route(http.MethodGet, "/healthz", health.live)
 		route(http.MethodGet, "/healthz/live", health.live)
