@@ -73,7 +73,7 @@ func (h *kubeconfigHandler) page(w http.ResponseWriter, r *http.Request) {
 			SetCredentials: setCredentialsCommand(s), SetContext: setContextCommand(s),
 		})
 	}
-	h.pages.render(w, r, http.StatusOK, "kubeconfig.html", pageData{title: tr("kubeconfig.title"), Kubeconfig: v})
+	h.pages.render(w, r, http.StatusOK, "kubeconfig.html", pageData{title: tr("kubeconfig.title"), Kubeconfig: v, Wide: true})
 }
 
 // download is one cluster's kubeconfig as a file to save.

@@ -65,6 +65,9 @@ type pageData struct {
 	Account *accountPage
 	// Kubeconfig is the kubeconfig page's own data (kubeconfig.go).
 	Kubeconfig *kubeconfigPage
+	// Wide asks the layout for a wider card (pages with files and
+	// commands in them).
+	Wide bool
 
 	// Set by handlers, turned into text above by render.
 	title, err, message, prompt message
