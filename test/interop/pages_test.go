@@ -49,6 +49,9 @@ func (s *suite) testPages(t *testing.T) {
 	c.OAuth2.SkipApprovalScreen = false
 	c.OAuth2.AlwaysShowLoginScreen = true
 	c.Frontend = map[string]string{"issuer": "Example Corp", "theme": "auto"}
+	c.Kubeconfig = &kubeconfigBlock{ClientID: kubectlClientID, Clusters: []kubeconfigClusterY{
+		{Name: "prod", Server: "https://k8s.example.com:6443", CertificateAuthority: s.ca.CAFile},
+	}}
 	tp := s.startTorii(t, "pages", c, dir)
 	for _, scheme := range []string{"light", "dark"} {
 		s.scenario(t, "axe-"+scheme, func(t *testing.T) {
@@ -241,4 +244,28 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp *toriiProc, sch
 		t.Errorf("lang %q with ui_locales=ja", got)
 	}
 	check("login-ja")
+
+	// The kubeconfig page: torii's own page login (no session here, so
+	// the login pages again), then the page with its file and commands.
+	var chooser bool
+	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/kubeconfig"), chromedp.WaitVisible(`.choices a, #password`, chromedp.ByQuery),
+		chromedp.Evaluate(`!!document.querySelector('.choices a')`, &chooser)); err != nil {
+		t.Fatalf("kubeconfig page login: %v", err)
+	}
+	if chooser {
+		if err := chromedp.Run(ctx, chromedp.Click(`.choices a`, chromedp.ByQuery), chromedp.WaitVisible(`#password`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Run(ctx,
+		chromedp.SendKeys(`#login`, jane.Login, chromedp.ByQuery), chromedp.SendKeys(`#password`, jane.Password+kb.Enter, chromedp.ByQuery),
+		chromedp.WaitVisible(`#kubeconfig-email`),
+	); err != nil {
+		t.Fatalf("logging in to the kubeconfig page: %v", err)
+	}
+	var email string
+	if err := chromedp.Run(ctx, chromedp.Text(`#kubeconfig-email`, &email, chromedp.ByQuery)); err != nil || email != jane.Email {
+		t.Errorf("kubeconfig page shows %q (%v), want %s", email, err, jane.Email)
+	}
+	check("kubeconfig")
 }

@@ -35,6 +35,8 @@ type toriiConfig struct {
 	Frontend         map[string]string `yaml:"frontend,omitempty"`
 	// Sessions, when set, is written as `sessions: {}` (the defaults).
 	Sessions *sessionsConfig `yaml:"sessions,omitempty"`
+	// Kubeconfig is the kubeconfig page's block (kubeconfig_test.go).
+	Kubeconfig *kubeconfigBlock `yaml:"kubeconfig,omitempty"`
 }
 
 type sessionsConfig struct{}
