@@ -82,13 +82,14 @@ func (h *kubeconfigHandler) download(w http.ResponseWriter, r *http.Request) {
 		h.pages.errorPage(w, r, http.StatusNotFound, "err.kubeconfig_off")
 		return
 	}
+	// The login first: which clusters exist is for people who may log in.
+	if _, ok := h.login.user(w, r); !ok {
+		return
+	}
 	name := chi.URLParam(r, "cluster")
 	c, found := h.cfg.cluster(name)
 	if !found {
 		h.pages.errorPage(w, r, http.StatusNotFound, "err.kubeconfig_unknown_cluster", "name", name)
-		return
-	}
-	if _, ok := h.login.user(w, r); !ok {
 		return
 	}
 	client, ok := h.client(w, r)

@@ -66,8 +66,10 @@ func TestKubeconfigPage(t *testing.T) {
 				server.KubeconfigCluster{Name: "staging", Server: "https://staging.example.com"}))...)
 			b := e.browser()
 
-			// The page and the download both need a login.
+			// The page and the download both need a login, even to learn
+			// that a cluster does not exist.
 			b.pageLoginStart("/dex/kubeconfig/prod")
+			b.pageLoginStart("/dex/kubeconfig/nope")
 			back := b.pageLogin("/dex/kubeconfig")
 			if back != "/dex/kubeconfig" {
 				t.Fatalf("the login returned to %q", back)
