@@ -210,3 +210,31 @@ func TestKubeconfigConfigRefused(t *testing.T) {
 		})
 	}
 }
+
+// A reload turns the page on, changes its clusters, and an invalid block
+// is refused with the running one kept.
+func TestKubeconfigReload(t *testing.T) {
+	var cfg server.Config
+	e := newEnv(t, withSessions(), func(c *server.Config) { cfg = *c })
+	b := e.browser()
+	if p := b.get("/dex/kubeconfig"); p.status != http.StatusNotFound {
+		t.Fatalf("before: %d", p.status)
+	}
+	on := cfg
+	withKubeconfig(publicID, server.KubeconfigCluster{Name: "blue", Server: "https://blue.example.com"})(&on)
+	if err := e.torii.Reload(context.Background(), on); err != nil {
+		t.Fatal(err)
+	}
+	b.pageLogin("/dex/kubeconfig")
+	if p := b.get("/dex/kubeconfig"); p.status != http.StatusOK || !strings.Contains(p.body, "https://blue.example.com") {
+		t.Fatalf("after the reload: %d", p.status)
+	}
+	bad := cfg
+	withKubeconfig("nobody")(&bad)
+	if err := e.torii.Reload(context.Background(), bad); err == nil || !strings.Contains(err.Error(), `"nobody" is not a static client`) {
+		t.Fatalf("a block naming an unknown client: %v", err)
+	}
+	if p := b.get("/dex/kubeconfig/blue"); p.status != http.StatusOK {
+		t.Errorf("the refused reload changed the page: %d", p.status)
+	}
+}
