@@ -49,6 +49,44 @@ func (l *lossyStore) RotateRefresh(ctx context.Context, id string, next storage.
 
 var _ storage.RefreshRotator = (*lossyStore)(nil)
 
+// lossy is a store whose next write of a rotation fails as armed.
+type lossy interface {
+	storage.Storage
+	arm(commit bool)
+}
+
+// lossyTwoWrites is a backend without an atomic rotation (as Kubernetes'
+// is): storage.RotateRefresh creates the successor, then updates the old
+// token, and the update's answer is what gets lost.
+type lossyTwoWrites struct {
+	storage.Storage
+	mu     sync.Mutex
+	armed  bool
+	commit bool
+}
+
+func (l *lossyTwoWrites) arm(commit bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.armed, l.commit = true, commit
+}
+
+func (l *lossyTwoWrites) UpdateRefresh(ctx context.Context, id string, update func(storage.RefreshToken) (storage.RefreshToken, error)) error {
+	l.mu.Lock()
+	armed, commit := l.armed, l.commit
+	l.armed = false
+	l.mu.Unlock()
+	if !armed {
+		return l.Storage.UpdateRefresh(ctx, id, update)
+	}
+	if commit {
+		if err := l.Storage.UpdateRefresh(ctx, id, update); err != nil {
+			return err
+		}
+	}
+	return errors.Join(storage.ErrUnavailable, io.ErrUnexpectedEOF)
+}
+
 // A refresh whose answer is lost with the database connection (rotation
 // stored or not) is a 503, and the client's retry with the same token,
 // after an outage longer than the reuse interval, is answered normally:
@@ -58,18 +96,29 @@ func TestRefreshLostAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		commit bool
+		wrap   func(storage.Storage) lossy
 	}{
-		{"rotation stored, answer lost", true},
-		{"nothing stored", false},
+		{"rotation stored, answer lost", true, func(s storage.Storage) lossy {
+			return &lossyStore{Storage: s}
+		}},
+		{"nothing stored", false, func(s storage.Storage) lossy {
+			return &lossyStore{Storage: s}
+		}},
+		{"two writes, update stored, answer lost", true, func(s storage.Storage) lossy {
+			return &lossyTwoWrites{Storage: s}
+		}},
+		{"two writes, nothing stored", false, func(s storage.Storage) lossy {
+			return &lossyTwoWrites{Storage: s}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var lossy *lossyStore
+			var l lossy
 			e := newEnv(t, func(c *server.Config) {
-				lossy = &lossyStore{Storage: c.Storage}
-				c.Storage = lossy
+				l = tc.wrap(c.Storage)
+				c.Storage = l
 			})
 			old := e.passwordTokens("openid email offline_access")["refresh_token"].(string)
-			lossy.arm(tc.commit)
+			l.arm(tc.commit)
 			st, body, h := e.tokenRequest(map[string][]string{"grant_type": {"refresh_token"}, "refresh_token": {old}}, confidentialID, confidentialSecret)
 			if st != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" || h.Get("Retry-After") == "" {
 				t.Fatalf("refresh while the connection drops: %d %v; want 503 temporarily_unavailable with Retry-After", st, body)
