@@ -37,6 +37,19 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 	if raw == "" {
 		return nil, oauth2.InvalidRequest("refresh_token is required")
 	}
+	resp, err := g.refreshOnce(ctx, r, client, raw)
+	if errors.Is(err, errRotatedMeanwhile) {
+		// Once more: the token is rotated now, and its successor, unused
+		// yet, is this request's answer too.
+		resp, err = g.refreshOnce(ctx, r, client, raw)
+	}
+	if errors.Is(err, errRotatedMeanwhile) {
+		return nil, oauth2.TemporarilyUnavailable("the refresh token is being used by another request; try again")
+	}
+	return resp, err
+}
+
+func (g *refreshGrant) refreshOnce(ctx context.Context, r *http.Request, client Client, raw string) (*oauth2.TokenResponse, error) {
 	id := hashToken(raw)
 	now := g.now()
 	tok, err := g.store.GetRefresh(ctx, id)
@@ -46,18 +59,32 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 	if err != nil {
 		return nil, err
 	}
-	if err := g.check(tok, client, now); err != nil {
+	rotate := !g.refresh.policy.DisableRotation
+	// A rotated token whose successor was never used: the client most
+	// likely lost the answer that carried it (refresh_successor.go).
+	var resend string
+	cur := tok
+	if rotate && tok.ClientID == client.ID {
+		v, succ, ok, err := g.unusedSuccessor(ctx, raw, tok, now)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			resend, cur = v, succ
+		}
+	}
+	if err := g.check(cur, client, now); err != nil {
 		return g.fail(ctx, tok, now, err)
 	}
-	scopes, err := narrowScopes(r.PostForm.Get("scope"), tok.Scopes)
+	scopes, err := narrowScopes(r.PostForm.Get("scope"), cur.Scopes)
 	if err != nil {
 		return nil, err
 	}
 
 	// Look the person up again (outside any transaction: it may be slow).
-	claims, data, err := g.reload(ctx, tok)
+	claims, data, err := g.reload(ctx, cur)
 	if errors.Is(err, connector.ErrUserGone) {
-		return nil, g.userGone(ctx, tok, now)
+		return nil, g.userGone(ctx, cur, now)
 	}
 	if err != nil {
 		return nil, err
@@ -67,19 +94,40 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 		clientID:    client.ID,
 		scopes:      scopes,
 		claims:      claims,
-		connectorID: tok.ConnectorID,
-		nonce:       tok.Nonce,
-		authTime:    tok.AuthTime,
-		sessionID:   tok.SessionID,
-		grantID:     tok.FamilyID,
+		connectorID: cur.ConnectorID,
+		nonce:       cur.Nonce,
+		authTime:    cur.AuthTime,
+		sessionID:   cur.SessionID,
+		grantID:     cur.FamilyID,
 		grantType:   grantRefreshToken,
 	}
 	resp, err := g.minter.mint(ctx, gi)
 	if err != nil {
 		return nil, err
 	}
-	rotate := !g.refresh.policy.DisableRotation
+	if resend != "" {
+		// Nothing is written: the successor stays unused, so the old token
+		// keeps getting it until the window ends or the successor is used.
+		resp.RefreshToken = resend
+		g.log.InfoContext(ctx, "rotated refresh token presented again before its successor was used; the same successor is sent",
+			"client_id", client.ID, "connector_id", cur.ConnectorID)
+		g.audit.Log(ctx, audit.Record{Event: audit.RefreshRotated, Subject: subject.Encode(claims.UserID, cur.ConnectorID),
+			ConnectorID: cur.ConnectorID, ClientID: client.ID, Detail: "successor resent"})
+		return resp, nil
+	}
+	// The first rotation of a token derives its successor from a new seed
+	// (so a lost answer can be sent again); a token already rotated, used
+	// again inside the reuse interval once its successor was used, gets a
+	// sibling of random value as before.
+	first := tok.RotatedAt.IsZero()
+	var seed []byte
+	if first {
+		seed = newSuccessorSeed()
+	}
 	update := func(t storage.RefreshToken) (storage.RefreshToken, error) {
+		if rotate && first && !t.RotatedAt.IsZero() {
+			return t, errRotatedMeanwhile
+		}
 		if err := g.check(t, client, now); err != nil {
 			return t, err
 		}
@@ -89,6 +137,7 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 		if rotate {
 			if t.RotatedAt.IsZero() {
 				t.RotatedAt = now
+				t.SuccessorSeed = seed
 			}
 			t.Expiry = rotatedExpiryOf(g.refresh.policyOf(client), t, now)
 		} else {
@@ -105,8 +154,14 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 		// request does not shrink later refreshes.
 		full := gi
 		full.scopes = tok.Scopes
+		p := g.refresh.policyOf(client)
 		var next storage.RefreshToken
-		resp.RefreshToken, next = g.refresh.build(g.refresh.policyOf(client), full, data, tok.FamilyCreatedAt)
+		if first {
+			resp.RefreshToken = successorValue(raw, seed)
+			next = g.refresh.buildWith(resp.RefreshToken, p, full, data, tok.FamilyCreatedAt)
+		} else {
+			resp.RefreshToken, next = g.refresh.build(p, full, data, tok.FamilyCreatedAt)
+		}
 		err = storage.RotateRefresh(ctx, g.store, id, next, update)
 		if err != nil {
 			resp.RefreshToken = ""
@@ -117,7 +172,13 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, oauth2.InvalidGrant("the refresh token is invalid or has been revoked")
 	}
+	if errors.Is(err, errRotatedMeanwhile) {
+		return nil, err
+	}
 	if err != nil {
+		// An error here may hide a rotation that was stored (a connection
+		// lost after COMMIT): storage reports it as unavailable (503), and
+		// the client's retry with the same token gets the stored successor.
 		return g.fail(ctx, tok, now, err)
 	}
 	if rotate {

@@ -91,9 +91,15 @@ func (ri *refreshIssuer) issue(ctx context.Context, g grantInfo, connectorData [
 // build makes a new refresh token of family g.grantID: its value and the
 // row to store (keyed by the value's hash), under the client's policy p.
 func (ri *refreshIssuer) build(p RefreshExpiry, g grantInfo, connectorData []byte, familyStart time.Time) (string, storage.RefreshToken) {
-	now := ri.now()
 	tok := newToken()
-	return tok, storage.RefreshToken{
+	return tok, ri.buildWith(tok, p, g, connectorData, familyStart)
+}
+
+// buildWith is build of a token whose value tok is already chosen (a
+// successor derived from the token it replaces).
+func (ri *refreshIssuer) buildWith(tok string, p RefreshExpiry, g grantInfo, connectorData []byte, familyStart time.Time) storage.RefreshToken {
+	now := ri.now()
+	return storage.RefreshToken{
 		ID:              hashToken(tok),
 		FamilyID:        g.grantID,
 		ClientID:        g.clientID,

@@ -35,17 +35,49 @@ func TestRefreshRotationAndReplay(t *testing.T) {
 	}
 	second := r1["refresh_token"].(string)
 
-	// Within the reuse interval (3s) the old token still works.
+	// Within the reuse interval (3s) the old token gets the same successor
+	// again: no second branch of the family.
 	e.clock.Add(2 * time.Second)
-	if st, body := e.refresh(first); st != 200 {
-		t.Fatalf("reuse within grace: %d %v", st, body)
+	if st, body := e.refresh(first); st != 200 || body["refresh_token"] != second {
+		t.Fatalf("reuse within grace: %d %v; want the same successor", st, body)
 	}
-	// Outside it, the replay revokes the family, including the new token.
+	// Later, while the successor was never used (its answer may have been
+	// lost), still the same successor rather than a revocation.
 	e.clock.Add(5 * time.Second)
+	if st, body := e.refresh(first); st != 200 || body["refresh_token"] != second {
+		t.Fatalf("old token again, successor unused: %d %v; want the same successor", st, body)
+	}
+	st, r2 := e.refresh(second)
+	if st != 200 {
+		t.Fatalf("refresh with the successor: %d %v", st, r2)
+	}
+	third := r2["refresh_token"].(string)
+	// Once the successor was used, the old token outside the reuse
+	// interval is a replay: the whole family is revoked.
 	if st, body := e.refresh(first); st != 400 || body["error"] != "invalid_grant" {
 		t.Fatalf("replay outside grace: %d %v", st, body)
 	}
-	if st, body := e.refresh(second); st != 400 {
+	for _, tok := range []string{second, third} {
+		if st, body := e.refresh(tok); st != 400 {
+			t.Fatalf("family not revoked: %d %v", st, body)
+		}
+	}
+}
+
+// An old token presented after the resend window is a replay even while
+// its successor was never used.
+func TestRefreshReplayAfterResendWindow(t *testing.T) {
+	e := newEnv(t)
+	first := e.passwordTokens("openid email offline_access")["refresh_token"].(string)
+	st, r1 := e.refresh(first)
+	if st != 200 {
+		t.Fatalf("refresh: %d %v", st, r1)
+	}
+	e.clock.Add(server.RefreshResendWindow + time.Second)
+	if st, body := e.refresh(first); st != 400 || body["error"] != "invalid_grant" {
+		t.Fatalf("replay after the resend window: %d %v; want invalid_grant", st, body)
+	}
+	if st, body := e.refresh(r1["refresh_token"].(string)); st != 400 {
 		t.Fatalf("family not revoked: %d %v", st, body)
 	}
 }

@@ -1,6 +1,9 @@
 package storage
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // RefreshRotator is implemented by backends that rotate a refresh token in
 // one transaction: the refresh grant's only write.
@@ -30,11 +33,21 @@ func RotateRefresh(ctx context.Context, s Storage, id string, next RefreshToken,
 		return err
 	}
 	err := s.UpdateRefresh(ctx, id, update)
-	if err != nil {
+	if err != nil && !outcomeUnknown(ctx, err) {
 		// If this delete fails too, the row stays until GC removes it at
 		// its expiry, unreachable: its token was never handed out and only
 		// its hash is stored. The update's error is what the caller needs.
 		_ = s.DeleteRefresh(context.WithoutCancel(ctx), next.ID)
 	}
 	return err
+}
+
+// outcomeUnknown reports whether a failed write may have been applied all
+// the same (the answer was lost with the connection, the caller gave up
+// waiting). next then stays: if the rotation did happen, the client's
+// retry with the old token is answered with it; if it did not, the row is
+// unreachable and GC removes it at its expiry.
+func outcomeUnknown(ctx context.Context, err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Canceled) || ctx.Err() != nil
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -56,6 +57,22 @@ type SessionStore interface {
 	// DeleteUserSessions ends every session of the user and returns how
 	// many there were.
 	DeleteUserSessions(ctx context.Context, connectorID, userID string) (int64, error)
+	// ListSessions pages through the sessions of every user and connector
+	// (expired ones not yet collected included): up to limit of them
+	// after pageToken ("" for the first page), in an order the backend
+	// picks and keeps, and the token of the next page ("" after the last).
+	// A token is opaque and only good for the next call; limit must be
+	// positive. A session created or deleted while paging may or may not
+	// appear; any other appears exactly once.
+	ListSessions(ctx context.Context, pageToken string, limit int) ([]Session, string, error)
+}
+
+// CheckPageLimit is the error for a non-positive ListSessions limit.
+func CheckPageLimit(limit int) error {
+	if limit <= 0 {
+		return fmt.Errorf("storage: page limit %d: must be positive", limit)
+	}
+	return nil
 }
 
 // SessionCounter is implemented by backends that can count live sessions

@@ -114,6 +114,11 @@ type RefreshToken struct {
 	AuthTime time.Time
 	// SessionID is the browser session of that login ("" without one).
 	SessionID string
+	// SuccessorSeed is set when the token is first rotated: random bytes
+	// from which, with this token's value (which only the client holds),
+	// the server derives its successor's value again. A lost response is
+	// thus answered with the same successor, not taken for a replay.
+	SuccessorSeed []byte
 }
 
 // Keys is the signing-key state shared by every replica.

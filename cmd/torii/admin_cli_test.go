@@ -164,7 +164,7 @@ func TestAdminCLI(t *testing.T) {
 	})
 	t.Run("usage errors", func(t *testing.T) {
 		for _, args := range [][]string{{"client"}, {"client", "frobnicate"}, {"client", "get"}, {"user", "add"}, {"tokens", "list"}, {"client", "list", "-o", "yaml"},
-			{"sessions"}, {"sessions", "list"}, {"sessions", "frobnicate", "x"}, {"sessions", "delete", "x"}, {"sessions", "terminate", "x", "--connector", "local"}} {
+			{"sessions"}, {"sessions", "list", "x", "y"}, {"sessions", "end"}, {"sessions", "frobnicate", "x"}, {"sessions", "delete", "x"}, {"sessions", "terminate", "x", "--connector", "local"}} {
 			if _, _, code := cli(t, "", args...); code != 2 {
 				t.Errorf("torii %v: exit %d, want 2", args, code)
 			}

@@ -14,9 +14,11 @@ import (
 )
 
 const sessionsUsage = `usage:
-  torii sessions list USER [--connector ID]
+  torii sessions list [USER] [--connector ID]             (without USER: every session)
+  torii sessions end USER                                 (every session of USER on every connector)
   torii sessions delete USER [--connector ID] [--id ID]   (without --id: every session of USER on the connector)
-  torii sessions terminate USER                           (every session of USER on every connector; "end" works too)
+  torii sessions terminate USER                           (the same as end)
+  torii sessions terminate --connector ID                 (every session of every user on the connector)
 USER is a user ID of a connector (as the connector names the user), the sub
 claim of the user's ID tokens, or an email of the password database.
 Ending a session signs the browser out and revokes the refresh tokens issued
@@ -76,14 +78,18 @@ func sessionsCommand(args []string, getenv func(string) (string, bool), stdin io
 	switch args[0] {
 	case "list":
 		return runAdmin(a, args[1:], func(pos []string) error {
-			user, err := one(pos)
-			if err != nil {
-				return err
+			if len(pos) > 1 || (len(pos) == 1 && pos[0] == "") {
+				return usageError{"usage: torii sessions list [USER] [--connector ID]"}
 			}
 			return withSessions(func(ctx context.Context, conn *grpc.ClientConn, sc *adminapi.SessionClient) error {
-				userID, connID, err := sessionUser(ctx, conn, user, connFlag)
-				if err != nil {
-					return err
+				// No USER: every session (Dex's ListAuthSessions with an
+				// empty user_id), narrowed by --connector if given.
+				userID, connID := "", connFlag
+				if len(pos) == 1 {
+					var err error
+					if userID, connID, err = sessionUser(ctx, conn, pos[0], connFlag); err != nil {
+						return err
+					}
 				}
 				resp, err := sc.ListAuthSessions(ctx, adminapi.ListAuthSessionsReq{UserID: userID})
 				if err != nil {
@@ -145,12 +151,26 @@ func sessionsCommand(args []string, getenv func(string) (string, bool), stdin io
 		})
 	case "terminate", "end":
 		return runAdmin(a, args[1:], func(pos []string) error {
+			if args[0] == "terminate" && len(pos) == 0 && connFlag != "" {
+				return withSessions(func(ctx context.Context, _ *grpc.ClientConn, sc *adminapi.SessionClient) error {
+					resp, err := sc.TerminateSessionsByConnector(ctx, adminapi.TerminateSessionsByConnectorReq{ConnectorID: connFlag})
+					if err != nil {
+						return err
+					}
+					if a.output == "json" {
+						a.json(map[string]int64{"sessionsTerminated": resp.SessionsTerminated})
+						return nil
+					}
+					fmt.Fprintf(a.stdout, "%d sessions on connector %s ended\n", resp.SessionsTerminated, connFlag)
+					return nil
+				})
+			}
 			user, err := one(pos)
 			if err != nil {
 				return err
 			}
 			if connFlag != "" {
-				return usageError{"torii sessions " + args[0] + " ends the sessions on every connector; for one, use torii sessions delete USER --connector ID"}
+				return usageError{"torii sessions " + args[0] + " USER ends the user's sessions on every connector; for one, use torii sessions delete USER --connector ID"}
 			}
 			return withSessions(func(ctx context.Context, conn *grpc.ClientConn, sc *adminapi.SessionClient) error {
 				userID, _, err := sessionUser(ctx, conn, user, "")

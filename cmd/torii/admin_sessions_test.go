@@ -20,7 +20,11 @@ func TestSessionsCLI(t *testing.T) {
 	}
 	list := func(user string) []map[string]any {
 		t.Helper()
-		out, errOut, code := run("sessions", "list", user, "-o", "json")
+		args := []string{"sessions", "list", "-o", "json"}
+		if user != "" {
+			args = append(args, user)
+		}
+		out, errOut, code := run(args...)
 		var l []map[string]any
 		if err := json.Unmarshal([]byte(out), &l); code != 0 || err != nil {
 			t.Fatalf("sessions list %s: %d %v %s%s", user, code, err, out, errOut)
@@ -65,6 +69,22 @@ func TestSessionsCLI(t *testing.T) {
 		if code != 0 || strings.TrimSpace(out) != "[]" {
 			t.Errorf("sessions list --connector ldap: %d %q %s", code, out, errOut)
 		}
+		// No USER: every session of the store (ListAuthSessions with an
+		// empty user_id), as a table and as json, and by connector.
+		out, errOut, code = run("sessions", "list")
+		if code != 0 || len(regexp.MustCompile(`(?m)^[A-Za-z0-9_-]{16}\s+1\s+local\s`).FindAllString(out, -1)) != 2 {
+			t.Errorf("sessions list (all): %d\n%s%s", code, out, errOut)
+		}
+		if n := len(list("")); n != 2 {
+			t.Errorf("sessions list (all) -o json: %d sessions, want 2", n)
+		}
+		out, errOut, code = run("sessions", "list", "--connector", "ldap", "-o", "json")
+		if code != 0 || strings.TrimSpace(out) != "[]" {
+			t.Errorf("sessions list --connector ldap (all users): %d %q %s", code, out, errOut)
+		}
+		if _, errOut, code := run("sessions", "list", "1", "2"); code != 2 || !strings.Contains(errOut, "usage") {
+			t.Errorf("sessions list with two users: %d %s", code, errOut)
+		}
 	}) {
 		return
 	}
@@ -82,17 +102,34 @@ func TestSessionsCLI(t *testing.T) {
 			t.Errorf("sessions delete without a connector: %d %s", code, errOut)
 		}
 	})
-	t.Run("terminate", func(t *testing.T) {
-		out, errOut, code := run("sessions", "terminate", sub)
+	t.Run("end and terminate", func(t *testing.T) {
+		out, errOut, code := run("sessions", "end", sub)
 		if code != 0 || !strings.Contains(out, "1 sessions of") {
-			t.Fatalf("sessions terminate: %d %s%s", code, out, errOut)
+			t.Fatalf("sessions end: %d %s%s", code, out, errOut)
 		}
 		if l := list("admin@example.com"); len(l) != 0 {
-			t.Errorf("after terminate: %v", l)
+			t.Errorf("after end: %v", l)
 		}
-		out, _, code = run("sessions", "end", "admin@example.com", "-o", "json")
+		out, _, code = run("sessions", "terminate", "admin@example.com", "-o", "json")
 		if code != 0 || !strings.Contains(out, `"sessionsTerminated": 0`) {
-			t.Errorf("sessions end again: %d %s", code, out)
+			t.Errorf("sessions terminate again: %d %s", code, out)
+		}
+		if _, errOut, code := run("sessions", "end", "1", "--connector", "local"); code != 2 || !strings.Contains(errOut, "sessions delete") {
+			t.Errorf("sessions end USER --connector: %d %s", code, errOut)
+		}
+		if _, errOut, code := run("sessions", "end"); code != 2 || !strings.Contains(errOut, "usage") {
+			t.Errorf("sessions end without USER: %d %s", code, errOut)
+		}
+		// terminate --connector ID: every user's sessions on the connector.
+		if st, tok := codeFlow(t, e.issuer, "static-app", "static-secret", "http://127.0.0.1:5555/callback", "admin@example.com", "password", "openid"); st != http.StatusOK {
+			t.Fatalf("login 3: %d %v", st, tok)
+		}
+		out, errOut, code = run("sessions", "terminate", "--connector", "local")
+		if code != 0 || !strings.Contains(out, "1 sessions on connector local ended") {
+			t.Fatalf("sessions terminate --connector local: %d %s%s", code, out, errOut)
+		}
+		if l := list(""); len(l) != 0 {
+			t.Errorf("after terminate --connector: %v", l)
 		}
 	})
 	t.Run("offline access outlives the session", func(t *testing.T) {

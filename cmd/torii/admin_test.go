@@ -233,8 +233,8 @@ func TestAdminAPIWithDexClient(t *testing.T) {
 
 	t.Run("GetVersion", func(t *testing.T) {
 		v, err := dex.GetVersion(ctx, &api.VersionReq{})
-		if err != nil || v.Api != 2 || v.Server == "" {
-			t.Fatalf("GetVersion = %v, %v; want api 2 and a server version", v, err)
+		if err != nil || v.Api != 4 || v.Server == "" {
+			t.Fatalf("GetVersion = %v, %v; want api 4 (Dex master's) and a server version", v, err)
 		}
 	})
 	t.Run("GetDiscovery", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 
 	api "github.com/dexidp/dex/api/v2"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // SessionClient calls the session methods of api.Dex (Dex master's, which
@@ -29,7 +30,31 @@ func (c *SessionClient) invoke(ctx context.Context, method string, in msg, outNa
 	return out, err
 }
 
-// ListAuthSessions lists the user's sessions.
+// GetAuthSession returns one session of the user on a connector.
+func (c *SessionClient) GetAuthSession(ctx context.Context, req GetAuthSessionReq, opts ...grpc.CallOption) (GetAuthSessionResp, error) {
+	in := c.schema.new("GetAuthSessionReq")
+	in.set("user_id", req.UserID)
+	in.set("connector_id", req.ConnectorID)
+	in.set("torii_id", req.ToriiID)
+	out, err := c.invoke(ctx, MethodGetAuthSession, in, "GetAuthSessionResp", opts...)
+	if err != nil {
+		return GetAuthSessionResp{}, err
+	}
+	return GetAuthSessionResp{Session: decodeSession(msg{out.m.Get(out.fd("session")).Message().Interface().(*dynamicpb.Message)})}, nil
+}
+
+// TerminateSessionsByConnector ends every session on a connector.
+func (c *SessionClient) TerminateSessionsByConnector(ctx context.Context, req TerminateSessionsByConnectorReq, opts ...grpc.CallOption) (TerminateSessionsByConnectorResp, error) {
+	in := c.schema.new("TerminateSessionsByConnectorReq")
+	in.set("connector_id", req.ConnectorID)
+	out, err := c.invoke(ctx, MethodTerminateSessionsByConnector, in, "TerminateSessionsByConnectorResp", opts...)
+	if err != nil {
+		return TerminateSessionsByConnectorResp{}, err
+	}
+	return TerminateSessionsByConnectorResp{SessionsTerminated: out.i64("sessions_terminated")}, nil
+}
+
+// ListAuthSessions lists the user's sessions (every session for "").
 func (c *SessionClient) ListAuthSessions(ctx context.Context, req ListAuthSessionsReq, opts ...grpc.CallOption) (ListAuthSessionsResp, error) {
 	in := c.schema.new("ListAuthSessionsReq")
 	in.set("user_id", req.UserID)

@@ -21,6 +21,16 @@ func (s *Service) serviceDesc() *grpc.ServiceDesc {
 	d := api.Dex_ServiceDesc
 	d.Methods = slices.Clone(d.Methods)
 	d.Methods = append(d.Methods,
+		s.unary(MethodGetAuthSession, "GetAuthSessionReq", func(ctx context.Context, in msg) (msg, error) {
+			r, err := s.GetAuthSession(ctx, GetAuthSessionReq{
+				UserID: in.str("user_id"), ConnectorID: in.str("connector_id"), ToriiID: in.str("torii_id"),
+			})
+			out := s.schema.new("GetAuthSessionResp")
+			if err == nil {
+				out.setMsg("session", s.schema.encodeSession(r.Session))
+			}
+			return out, err
+		}),
 		s.unary(MethodListAuthSessions, "ListAuthSessionsReq", func(ctx context.Context, in msg) (msg, error) {
 			r, err := s.ListAuthSessions(ctx, ListAuthSessionsReq{UserID: in.str("user_id")})
 			return s.schema.encodeListResp(r), err
@@ -31,6 +41,12 @@ func (s *Service) serviceDesc() *grpc.ServiceDesc {
 			})
 			out := s.schema.new("DeleteAuthSessionResp")
 			out.set("not_found", r.NotFound)
+			return out, err
+		}),
+		s.unary(MethodTerminateSessionsByConnector, "TerminateSessionsByConnectorReq", func(ctx context.Context, in msg) (msg, error) {
+			r, err := s.TerminateSessionsByConnector(ctx, TerminateSessionsByConnectorReq{ConnectorID: in.str("connector_id")})
+			out := s.schema.new("TerminateSessionsByConnectorResp")
+			out.set("sessions_terminated", r.SessionsTerminated)
 			return out, err
 		}),
 		s.unary(MethodTerminateSessionsByUser, "TerminateSessionsByUserReq", func(ctx context.Context, in msg) (msg, error) {

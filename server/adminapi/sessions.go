@@ -21,23 +21,24 @@ const toriiIDLen = 16
 const offlineAccess = "offline_access"
 
 // ListAuthSessions lists the live sessions of user_id (the connector's ID
-// of the user) on every connector. Dex lists every session when user_id is
-// empty; torii asks for a user (it keeps sessions per user).
+// of the user) on every connector or, with user_id empty, every live
+// session, as Dex does. The answer is bounded (see listCap).
 func (s *Service) ListAuthSessions(ctx context.Context, req ListAuthSessionsReq) (ListAuthSessionsResp, error) {
+	var out listCap
 	if req.UserID == "" {
-		return ListAuthSessionsResp{}, errors.New("no user_id supplied (torii lists the sessions of one user)")
+		err := s.eachLiveSession(ctx, func(page []storage.Session) error { return out.add(page) })
+		return ListAuthSessionsResp{Sessions: out.sessions}, err
 	}
-	var out ListAuthSessionsResp
 	for _, conn := range s.connectorIDs() {
 		ss, err := s.liveSessions(ctx, conn, req.UserID)
 		if err != nil {
 			return ListAuthSessionsResp{}, err
 		}
-		for _, x := range ss {
-			out.Sessions = append(out.Sessions, toAPISession(x))
+		if err := out.add(ss); err != nil {
+			return ListAuthSessionsResp{}, err
 		}
 	}
-	return out, nil
+	return ListAuthSessionsResp{Sessions: out.sessions}, nil
 }
 
 // DeleteAuthSession ends the user's sessions on the connector (Dex keeps

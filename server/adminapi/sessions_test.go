@@ -236,7 +236,10 @@ func TestSessionMethodsOnTheWire(t *testing.T) {
 		{"DeleteAuthSession", str(nil, 2, "local"), "no user_id supplied"},
 		{"DeleteAuthSession", str(nil, 1, "jane"), "no connector_id supplied"},
 		{"TerminateSessionsByUser", nil, "no user_id supplied"},
-		{"ListAuthSessions", nil, "no user_id supplied"},
+		{"GetAuthSession", str(nil, 2, "local"), "no user_id supplied"},
+		{"GetAuthSession", str(nil, 1, "jane"), "no connector_id supplied"},
+		{"GetAuthSession", str(str(nil, 1, "nobody"), 2, "local"), "not found"},
+		{"TerminateSessionsByConnector", nil, "no connector_id supplied"},
 	} {
 		_, err := e.call(t, tc.method, tc.req)
 		if st, _ := status.FromError(err); err == nil || st.Code() != codes.Unknown || !strings.HasPrefix(st.Message(), tc.msg) {
@@ -277,8 +280,8 @@ func TestSessionMethodsOnTheWire(t *testing.T) {
 
 	// The v2.4.0 methods are still served, by the same service.
 	v, err := api.NewDexClient(e.conn).GetVersion(context.Background(), &api.VersionReq{})
-	if err != nil || v.Server != "test" {
-		t.Errorf("GetVersion = %v, %v", v, err)
+	if err != nil || v.Server != "test" || v.Api != 4 {
+		t.Errorf("GetVersion = %v, %v; want server test, api 4 (Dex master's)", v, err)
 	}
 }
 
@@ -310,7 +313,8 @@ func TestReflectionDescribesSessionMethods(t *testing.T) {
 		methods = append(methods, m.GetName()+"("+m.GetInputType()+")")
 	}
 	for _, want := range []string{"GetVersion(.api.VersionReq)", "ListAuthSessions(.api.ListAuthSessionsReq)",
-		"DeleteAuthSession(.api.DeleteAuthSessionReq)", "TerminateSessionsByUser(.api.TerminateSessionsByUserReq)"} {
+		"DeleteAuthSession(.api.DeleteAuthSessionReq)", "TerminateSessionsByUser(.api.TerminateSessionsByUserReq)",
+		"GetAuthSession(.api.GetAuthSessionReq)", "TerminateSessionsByConnector(.api.TerminateSessionsByConnectorReq)"} {
 		if !slices.Contains(methods, want) {
 			t.Errorf("api.Dex methods %v lack %s", methods, want)
 		}

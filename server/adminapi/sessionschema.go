@@ -10,25 +10,33 @@ import (
 )
 
 // Dex's published api/v2 (v2.4.0) has no session methods; Dex master's
-// api.Dex does: ListAuthSessions, DeleteAuthSession and
-// TerminateSessionsByUser. torii serves them on the same service, with
-// Dex master's message and field names and numbers, from a descriptor
-// built here: v2.4.0's file with those messages and methods appended. A
-// client generated from Dex master's api.proto talks to it unchanged.
+// api.Dex does: GetAuthSession, ListAuthSessions, DeleteAuthSession,
+// TerminateSessionsByConnector and TerminateSessionsByUser. torii serves
+// them on the same service, with Dex master's message and field names,
+// from a descriptor built here: v2.4.0's file with those messages and
+// methods appended. No proto of Dex master is at hand, only its server
+// code: the field numbers follow the order in which that code fills the
+// fields (1, 2, ...), the way protoc numbers a message written in that
+// order. A client generated from Dex master's api.proto talks to it
+// unchanged as long as that holds; this file is the one place to change
+// if it does not.
 //
 // torii adds one field of its own, torii_id (number 1000, far from Dex's),
-// to AuthSession and DeleteAuthSessionReq: torii keeps a session per
-// browser where Dex keeps one per user and connector, and the field names
-// one of them. Dex's clients never set it and skip it when reading.
+// to AuthSession, GetAuthSessionReq and DeleteAuthSessionReq: torii keeps
+// a session per browser where Dex keeps one per user and connector, and
+// the field names one of them. Dex's clients never set it and skip it when
+// reading.
 
 // ToriiIDField is the number of the torii_id field.
 const ToriiIDField = 1000
 
 // Method names of the session methods (full name "/api.Dex/" + name).
 const (
-	MethodListAuthSessions        = "ListAuthSessions"
-	MethodDeleteAuthSession       = "DeleteAuthSession"
-	MethodTerminateSessionsByUser = "TerminateSessionsByUser"
+	MethodGetAuthSession               = "GetAuthSession"
+	MethodListAuthSessions             = "ListAuthSessions"
+	MethodDeleteAuthSession            = "DeleteAuthSession"
+	MethodTerminateSessionsByConnector = "TerminateSessionsByConnector"
+	MethodTerminateSessionsByUser      = "TerminateSessionsByUser"
 )
 
 // schema is the extended descriptor and the session messages in it.
@@ -81,6 +89,14 @@ func sessionMessages() []struct {
 			{name: "idle_expiry", num: 9, kind: tInt64},
 			{name: "torii_id", num: ToriiIDField, kind: tString},
 		}},
+		{"GetAuthSessionReq", []field{
+			{name: "user_id", num: 1, kind: tString},
+			{name: "connector_id", num: 2, kind: tString},
+			{name: "torii_id", num: ToriiIDField, kind: tString},
+		}},
+		{"GetAuthSessionResp", []field{
+			{name: "session", num: 1, kind: tMsg, msgOf: "AuthSession"},
+		}},
 		{"ListAuthSessionsReq", []field{
 			{name: "user_id", num: 1, kind: tString},
 		}},
@@ -95,6 +111,12 @@ func sessionMessages() []struct {
 		{"DeleteAuthSessionResp", []field{
 			{name: "not_found", num: 1, kind: tBool},
 		}},
+		{"TerminateSessionsByConnectorReq", []field{
+			{name: "connector_id", num: 1, kind: tString},
+		}},
+		{"TerminateSessionsByConnectorResp", []field{
+			{name: "sessions_terminated", num: 1, kind: tInt64},
+		}},
 		{"TerminateSessionsByUserReq", []field{
 			{name: "user_id", num: 1, kind: tString},
 		}},
@@ -104,11 +126,13 @@ func sessionMessages() []struct {
 	}
 }
 
-// sessionMethods are the three methods: name, request, response.
+// sessionMethods are the session methods: name, request, response.
 func sessionMethods() [][3]string {
 	return [][3]string{
+		{MethodGetAuthSession, "GetAuthSessionReq", "GetAuthSessionResp"},
 		{MethodListAuthSessions, "ListAuthSessionsReq", "ListAuthSessionsResp"},
 		{MethodDeleteAuthSession, "DeleteAuthSessionReq", "DeleteAuthSessionResp"},
+		{MethodTerminateSessionsByConnector, "TerminateSessionsByConnectorReq", "TerminateSessionsByConnectorResp"},
 		{MethodTerminateSessionsByUser, "TerminateSessionsByUserReq", "TerminateSessionsByUserResp"},
 	}
 }

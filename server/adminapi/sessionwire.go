@@ -35,7 +35,15 @@ type AuthSession struct {
 	ToriiID        string            `json:"id"`
 }
 
-// ListAuthSessionsReq lists the sessions of a user on every connector.
+// GetAuthSessionReq asks for the user's session on a connector: the one
+// ToriiID names, or the most recently used one.
+type GetAuthSessionReq struct{ UserID, ConnectorID, ToriiID string }
+
+// GetAuthSessionResp holds it.
+type GetAuthSessionResp struct{ Session AuthSession }
+
+// ListAuthSessionsReq lists the sessions of a user on every connector, or
+// every session when UserID is empty.
 type ListAuthSessionsReq struct{ UserID string }
 
 // ListAuthSessionsResp holds them, oldest first per connector.
@@ -47,6 +55,12 @@ type DeleteAuthSessionReq struct{ UserID, ConnectorID, ToriiID string }
 
 // DeleteAuthSessionResp reports NotFound when there was nothing to end.
 type DeleteAuthSessionResp struct{ NotFound bool }
+
+// TerminateSessionsByConnectorReq ends every session on a connector.
+type TerminateSessionsByConnectorReq struct{ ConnectorID string }
+
+// TerminateSessionsByConnectorResp counts the sessions ended.
+type TerminateSessionsByConnectorResp struct{ SessionsTerminated int64 }
 
 // TerminateSessionsByUserReq ends every session of a user.
 type TerminateSessionsByUserReq struct{ UserID string }
@@ -84,6 +98,10 @@ func (m msg) set(name string, v any) {
 			m.m.Set(m.fd(name), protoreflect.ValueOfBool(v))
 		}
 	}
+}
+
+func (m msg) setMsg(name string, e msg) {
+	m.m.Set(m.fd(name), protoreflect.ValueOfMessage(e.m))
 }
 
 func (m msg) appendMsg(name string, e msg) {

@@ -223,6 +223,18 @@ func (r resources[T]) each(ctx context.Context, selector string, fn func(object[
 	}
 }
 
+// page is one list call of at most limit objects, from the continue
+// token cont ("" for the first page).
+func (r resources[T]) page(ctx context.Context, cont string, limit int) (objectList[T], error) {
+	q := url.Values{"limit": {fmt.Sprint(limit)}}
+	if cont != "" {
+		q.Set("continue", cont)
+	}
+	var page objectList[T]
+	err := r.s.c.do(ctx, "list "+r.plural, http.MethodGet, r.path(""), q, nil, &page)
+	return page, err
+}
+
 func (r resources[T]) list(ctx context.Context, selector string) ([]object[T], error) {
 	var out []object[T]
 	err := r.each(ctx, selector, func(o object[T]) error { out = append(out, o); return nil })

@@ -250,3 +250,21 @@ func (s *Storage) CountSessions(ctx context.Context, now time.Time) (int64, erro
 	})
 	return n, err
 }
+
+// ListSessions pages through every session with the API server's own
+// paging: the page token is its continue token (valid for a few minutes,
+// then the list is "expired" and has to start again).
+func (s *Storage) ListSessions(ctx context.Context, pageToken string, limit int) ([]storage.Session, string, error) {
+	if err := storage.CheckPageLimit(limit); err != nil {
+		return nil, "", err
+	}
+	page, err := s.sessions().page(ctx, pageToken, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]storage.Session, 0, len(page.Items))
+	for _, o := range page.Items {
+		out = append(out, o.Spec)
+	}
+	return out, page.Metadata.Continue, nil
+}

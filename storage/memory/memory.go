@@ -201,6 +201,7 @@ func copyRefresh(r storage.RefreshToken) storage.RefreshToken {
 	r.Scopes = slices.Clone(r.Scopes)
 	r.Claims = copyClaims(r.Claims)
 	r.ConnectorData = slices.Clone(r.ConnectorData)
+	r.SuccessorSeed = slices.Clone(r.SuccessorSeed)
 	return r
 }
 

@@ -103,3 +103,33 @@ func (s *Storage) CountSessions(ctx context.Context, now time.Time) (int64, erro
 	}
 	return n, nil
 }
+
+// ListSessions pages through every session by ID; the page token is the
+// last ID of the previous page.
+func (s *Storage) ListSessions(ctx context.Context, pageToken string, limit int) ([]storage.Session, string, error) {
+	if err := storage.CheckPageLimit(limit); err != nil {
+		return nil, "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id := range s.sessions {
+		if id > pageToken {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	next := ""
+	if len(ids) > limit {
+		ids = ids[:limit]
+		next = ids[limit-1]
+	}
+	out := make([]storage.Session, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, copySession(s.sessions[id]))
+	}
+	return out, next, nil
+}

@@ -13,28 +13,30 @@ import (
 
 const (
 	refreshColumns = `id, family_id, client_id, scopes, nonce, connector_id, connector_data, claims,
-family_created_at, created_at, last_used, rotated_at, expiry, session_id, auth_time`
+family_created_at, created_at, last_used, rotated_at, expiry, session_id, auth_time, successor_seed`
 
 	insertRefresh = `INSERT INTO refresh_tokens (` + refreshColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
 
 	updateRefresh = `UPDATE refresh_tokens SET family_id = $2, client_id = $3, scopes = $4, nonce = $5,
 connector_id = $6, connector_data = $7, claims = $8, family_created_at = $9, created_at = $10,
-last_used = $11, rotated_at = $12, expiry = $13, session_id = $14, auth_time = $15 WHERE id = $1`
+last_used = $11, rotated_at = $12, expiry = $13, session_id = $14, auth_time = $15,
+successor_seed = $16 WHERE id = $1`
 
 	selectRefresh = `SELECT ` + refreshColumns + ` FROM refresh_tokens WHERE id = $1`
 )
 
 func refreshArgs(id string, r storage.RefreshToken) []any {
 	return []any{id, r.FamilyID, r.ClientID, r.Scopes, r.Nonce, r.ConnectorID, r.ConnectorData, r.Claims,
-		timeArg(r.FamilyCreatedAt), timeArg(r.CreatedAt), timeArg(r.LastUsed), timeArg(r.RotatedAt), timeArg(r.Expiry), r.SessionID, timeArg(r.AuthTime)}
+		timeArg(r.FamilyCreatedAt), timeArg(r.CreatedAt), timeArg(r.LastUsed), timeArg(r.RotatedAt), timeArg(r.Expiry), r.SessionID, timeArg(r.AuthTime),
+		r.SuccessorSeed}
 }
 
 func scanRefresh(row pgx.Row) (storage.RefreshToken, error) {
 	var r storage.RefreshToken
 	var familyCreated, created, lastUsed, rotated, expiry, authTime pgtype.Timestamptz
 	err := row.Scan(&r.ID, &r.FamilyID, &r.ClientID, &r.Scopes, &r.Nonce, &r.ConnectorID, &r.ConnectorData, &r.Claims,
-		&familyCreated, &created, &lastUsed, &rotated, &expiry, &r.SessionID, &authTime)
+		&familyCreated, &created, &lastUsed, &rotated, &expiry, &r.SessionID, &authTime, &r.SuccessorSeed)
 	r.FamilyCreatedAt, r.CreatedAt, r.LastUsed = fromTS(familyCreated), fromTS(created), fromTS(lastUsed)
 	r.RotatedAt, r.Expiry, r.AuthTime = fromTS(rotated), fromTS(expiry), fromTS(authTime)
 	return r, err

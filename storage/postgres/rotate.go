@@ -13,7 +13,7 @@ var _ storage.RefreshRotator = (*Storage)(nil)
 // statement (the insert's parameters follow the update's).
 const rotateRefresh = `WITH rotated AS (` + updateRefresh + ` RETURNING 1)
 INSERT INTO refresh_tokens (` + refreshColumns + `)
-VALUES ($16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`
+VALUES ($17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`
 
 // RotateRefresh locks id, runs update, and writes its result and next in
 // one transaction of two round trips (BEGIN with the locking SELECT, then

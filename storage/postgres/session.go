@@ -108,3 +108,42 @@ func (s *Storage) CountSessions(ctx context.Context, now time.Time) (int64, erro
 	})
 	return n, wrapErr(ctx, "count sessions", err)
 }
+
+// ListSessions pages through every session in ID order (the primary key);
+// the page token is the last ID of the previous page.
+func (s *Storage) ListSessions(ctx context.Context, pageToken string, limit int) ([]storage.Session, string, error) {
+	if err := storage.CheckPageLimit(limit); err != nil {
+		return nil, "", err
+	}
+	var out []storage.Session
+	err := retry(ctx, func() error {
+		out = nil
+		// One more than asked says whether a next page exists.
+		rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > $1 ORDER BY id LIMIT $2`, pageToken, limit+1)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			ss, err := scanSession(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, ss)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, "", wrapErr(ctx, "list all sessions", err)
+	}
+	return pageOf(out, limit)
+}
+
+// pageOf cuts a page read with one extra row to limit and names the next.
+func pageOf(ss []storage.Session, limit int) ([]storage.Session, string, error) {
+	if len(ss) <= limit {
+		return ss, "", nil
+	}
+	ss = ss[:limit]
+	return ss, ss[limit-1].ID, nil
+}

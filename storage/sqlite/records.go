@@ -36,7 +36,7 @@ func newKinds() kinds {
 		refresh: newKind("refresh_tokens", []string{
 			"id", "family_id", "client_id", "scopes", "nonce", "connector_id", "connector_data",
 			"claims", "family_created_at", "created_at", "last_used", "rotated_at", "expiry",
-			"session_id", "auth_time",
+			"session_id", "auth_time", "successor_seed",
 		}, refreshArgs, scanRefresh),
 		clients:   newKind("clients", clientColumns, clientArgs, scanClient),
 		passwords: newKind("passwords", passwordColumns, passwordArgs, scanPassword),
@@ -135,7 +135,7 @@ func refreshArgs(r storage.RefreshToken) ([]any, error) {
 	return []any{
 		r.ID, r.FamilyID, r.ClientID, scopes, r.Nonce, r.ConnectorID, blobValue(r.ConnectorData),
 		claims, timeValue(r.FamilyCreatedAt), timeValue(r.CreatedAt), timeValue(r.LastUsed),
-		timeValue(r.RotatedAt), timeValue(r.Expiry), r.SessionID, timeValue(r.AuthTime),
+		timeValue(r.RotatedAt), timeValue(r.Expiry), r.SessionID, timeValue(r.AuthTime), blobValue(r.SuccessorSeed),
 	}, nil
 }
 
@@ -147,7 +147,7 @@ func scanRefresh(row rowScanner) (storage.RefreshToken, error) {
 		authTime                                              sql.NullInt64
 	)
 	err := row.Scan(&r.ID, &r.FamilyID, &r.ClientID, &scopes, &r.Nonce, &r.ConnectorID, &r.ConnectorData,
-		&claims, &familyCreatedAt, &createdAt, &lastUsed, &rotated, &expiry, &r.SessionID, &authTime)
+		&claims, &familyCreatedAt, &createdAt, &lastUsed, &rotated, &expiry, &r.SessionID, &authTime, &r.SuccessorSeed)
 	if err != nil {
 		return storage.RefreshToken{}, err
 	}

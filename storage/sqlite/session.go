@@ -102,3 +102,34 @@ func (s *Storage) CountSessions(ctx context.Context, now time.Time) (int64, erro
 	}
 	return n, nil
 }
+
+// ListSessions pages through every session in ID order (the primary key);
+// the page token is the last ID of the previous page.
+func (s *Storage) ListSessions(ctx context.Context, pageToken string, limit int) ([]storage.Session, string, error) {
+	if err := storage.CheckPageLimit(limit); err != nil {
+		return nil, "", err
+	}
+	// One more than asked says whether a next page exists.
+	rows, err := s.reader.QueryContext(ctx, `SELECT id, connector_id, user_id, created_at, data, expiry FROM sessions
+WHERE id > ? ORDER BY id LIMIT ?`, pageToken, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlite: list all sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.Session
+	for rows.Next() {
+		ss, err := scanSession(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlite: list all sessions: %w", err)
+		}
+		out = append(out, ss)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("sqlite: list all sessions: %w", err)
+	}
+	if len(out) <= limit {
+		return out, "", nil
+	}
+	out = out[:limit]
+	return out, out[limit-1].ID, nil
+}

@@ -27,6 +27,7 @@ func sampleRefresh(id, family string) storage.RefreshToken {
 		Expiry:          now.Add(30 * 24 * time.Hour),
 		AuthTime:        now.Add(-48*time.Hour - time.Minute),
 		SessionID:       "session-hash",
+		SuccessorSeed:   []byte{0x00, 0x01, 0xfe, 0xff},
 	}
 }
 

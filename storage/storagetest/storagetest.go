@@ -45,6 +45,7 @@ func Run(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"Session/ConcurrentUpdates", testSessionConcurrentUpdates},
 		{"Session/GarbageCollect", testSessionGarbageCollect},
 		{"Session/Count", testSessionCount},
+		{"Session/List", testSessionList},
 		{"Device/CRUD", testDeviceCRUD},
 		{"Device/ConcurrentIssue", testDeviceConcurrentIssue},
 		{"Device/GarbageCollect", testDeviceGarbageCollect},
