@@ -1,5 +1,6 @@
-// Package dexmigrate reads what Dex v2 keeps in its SQL storage (SQLite or
-// PostgreSQL, read-only) and writes what torii needs of it into torii's
+// Package dexmigrate reads what Dex v2 keeps in its storage (the SQL
+// tables of SQLite or PostgreSQL, or the custom resources of its kubernetes
+// storage; read-only either way) and writes what torii needs of it into torii's
 // storage, so that switching from Dex to torii logs nobody out: Dex's
 // verification keys and its last signing key become retired keys in torii's
 // JWKS, and every Dex refresh token becomes a torii token family that
@@ -9,7 +10,7 @@ package dexmigrate
 import "time"
 
 // Snapshot is the part of Dex's storage the import looks at, read in one
-// read-only transaction.
+// read-only transaction (SQL) or one list per kind (kubernetes).
 type Snapshot struct {
 	// Keys is nil when Dex never stored keys.
 	Keys            *Keys
@@ -17,6 +18,15 @@ type Snapshot struct {
 	Clients         []Client
 	Passwords       []Password
 	OfflineSessions int
+	// Connectors are those Dex keeps in storage (created through its gRPC
+	// API); the connectors of Dex's config file are not stored.
+	Connectors []Connector
+}
+
+// Connector is a connector Dex keeps in storage. Its config is not read:
+// torii takes connectors from its own config file only.
+type Connector struct {
+	ID, Type, Name string
 }
 
 // Keys is Dex's keys row: JWKs as Dex stored them (JSON).

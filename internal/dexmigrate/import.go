@@ -100,7 +100,7 @@ func Import(ctx context.Context, snap Snapshot, store storage.Storage, o Options
 			return rep, err
 		}
 	}
-	noteUnsupported(snap, rep)
+	noteUnsupported(snap, o, rep)
 	return rep, nil
 }
 
@@ -235,8 +235,18 @@ func rotatedExpiry(p server.RefreshExpiry, t RefreshToken, now time.Time) time.T
 	return keep
 }
 
-// noteUnsupported reports what Dex keeps that torii does not need.
-func noteUnsupported(snap Snapshot, rep *Report) {
+// noteUnsupported reports what Dex keeps that torii does not need, and
+// the connectors Dex keeps in storage, which torii cannot take over: it
+// reads connectors from its config file only.
+func noteUnsupported(snap Snapshot, o Options, rep *Report) {
+	for _, c := range snap.Connectors {
+		item := Item{Kind: KindConnector, ID: c.ID, Detail: fmt.Sprintf("type %s, %q", c.Type, c.Name)}
+		if o.Connectors[c.ID] {
+			rep.add(item, Unchanged, "torii's config has a connector with this ID")
+			continue
+		}
+		rep.add(item, Skipped, "created through Dex's API: torii reads connectors from its config only; add it there (its users' tokens were skipped above)")
+	}
 	if snap.OfflineSessions > 0 {
 		rep.add(Item{Kind: KindOfflineSessions, ID: fmt.Sprint(snap.OfflineSessions)}, Skipped, "not needed: torii keeps connector data with each token family")
 	}

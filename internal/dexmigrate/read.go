@@ -28,6 +28,7 @@ func Read(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (Snapshot, error
 		{"client", readClients},
 		{"password", readPasswords},
 		{"offline_session", readOfflineSessions},
+		{"connector", readConnectors},
 	}
 	for _, st := range steps {
 		if err := st.read(ctx, tx, &s); err != nil {
@@ -156,6 +157,22 @@ func readPasswords(ctx context.Context, tx *sql.Tx, s *Snapshot) error {
 
 func readOfflineSessions(ctx context.Context, tx *sql.Tx, s *Snapshot) error {
 	return tx.QueryRowContext(ctx, `select count(*) from offline_session`).Scan(&s.OfflineSessions)
+}
+
+func readConnectors(ctx context.Context, tx *sql.Tx, s *Snapshot) error {
+	rows, err := tx.QueryContext(ctx, `select id, type, name from connector order by id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Connector
+		if err := rows.Scan(&c.ID, &c.Type, &c.Name); err != nil {
+			return err
+		}
+		s.Connectors = append(s.Connectors, c)
+	}
+	return rows.Err()
 }
 
 // jsonList decodes a JSON array column; NULL and empty are an empty list.

@@ -12,6 +12,7 @@ const (
 	KindClient          = "client"
 	KindPassword        = "password"
 	KindOfflineSessions = "offline sessions"
+	KindConnector       = "connector"
 )
 
 // Outcome is what happened to an item.
@@ -80,7 +81,11 @@ func (r *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintln(w, line)
 	}
-	for _, kind := range []string{KindKey, KindRefreshToken, KindClient, KindPassword} {
+	kinds := []string{KindKey, KindRefreshToken, KindClient, KindPassword}
+	if r.Count(KindConnector, Unchanged)+r.Count(KindConnector, Skipped) > 0 {
+		kinds = append(kinds, KindConnector)
+	}
+	for _, kind := range kinds {
 		fmt.Fprintf(w, "%ss: %d %s, %d unchanged, %d skipped\n", kind,
 			r.Count(kind, Imported), verb[Imported], r.Count(kind, Unchanged), r.Count(kind, Skipped))
 	}
