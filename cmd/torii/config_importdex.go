@@ -65,6 +65,8 @@ func (c *Config) importDexAtStart(ctx context.Context, store storage.Storage, lo
 		attrs = append(attrs, k+"s_imported", rep.Count(k, dexmigrate.Imported))
 		skipped += rep.Count(k, dexmigrate.Skipped)
 	}
+	skipped += rep.Count(dexmigrate.KindConnector, dexmigrate.Skipped)
+	attrs = append(attrs, "dex_storage", rep.Source)
 	logger.Info("imported Dex's storage", attrs...)
 	if skipped > 0 {
 		logger.Warn("importDex skipped items; `torii import-dex --dry-run` lists them with reasons", "skipped", skipped)

@@ -63,16 +63,12 @@ func importDexCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	return 0
 }
 
-// importDex reads Dex's storage in one read-only transaction, closes it,
-// then writes into torii's storage (which may be the same database file:
-// torii's tables do not collide with Dex's).
+// importDex reads Dex's storage (one read-only transaction, or one list
+// per kind of Dex's custom resources), closes it, then writes into torii's
+// storage (which may be the same database file or namespace: torii's
+// tables and kinds do not collide with Dex's).
 func importDex(ctx context.Context, dex *dexSide, c *Config, store storage.Storage, dryRun, force bool) (*dexmigrate.Report, error) {
-	db, txOpts, err := openDexStorage(dex.Storage)
-	if err != nil {
-		return nil, err
-	}
-	snap, err := dexmigrate.Read(ctx, db, txOpts)
-	db.Close()
+	snap, where, err := readDexStorage(ctx, dex.Storage)
 	if err != nil {
 		return nil, err
 	}
@@ -97,5 +93,9 @@ func importDex(ctx context.Context, dex *dexSide, c *Config, store storage.Stora
 			opts.StaticUsers[storage.PasswordKey(u.Email)] = true
 		}
 	}
-	return dexmigrate.Import(ctx, snap, store, opts)
+	rep, err := dexmigrate.Import(ctx, snap, store, opts)
+	if rep != nil {
+		rep.Source = where
+	}
+	return rep, err
 }

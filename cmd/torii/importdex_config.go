@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/torii-idp/torii/internal/dexmigrate"
+	"github.com/torii-idp/torii/storage/kubernetes"
 	"github.com/torii-idp/torii/storage/postgres"
 )
 
@@ -58,16 +61,42 @@ func loadDexConfig(path string, lookupEnv func(string) (string, bool)) (*dexSide
 	if storageNode == nil {
 		return nil, &Problem{File: path, Line: 1, Path: "storage", Msg: "is required: the Dex storage to import from"}
 	}
-	if t := dexStorageType(resolve(storageNode)); t == "kubernetes" || t == "etcd" || t == "mysql" || t == "memory" {
+	switch t := dexStorageType(resolve(storageNode)); t {
+	case "etcd", "mysql", "memory":
 		return nil, &Problem{File: path, Line: d.lines["storage"], Path: "storage.type",
-			Msg: fmt.Sprintf("import-dex reads Dex's sqlite3 and postgres storage, not %s", t)}
+			Msg: fmt.Sprintf("import-dex reads Dex's sqlite3, postgres and kubernetes storage, not %s", t)}
+	case "kubernetes":
+		c.Storage = StorageConfig{Type: t, Settings: decodeDexKubernetes(d, storageNode, "storage")}
+	default:
+		c.decodeStorage(storageNode, "storage")
 	}
-	c.decodeStorage(storageNode, "storage")
 	if err := errors.Join(d.problems...); err != nil {
 		return nil, err
 	}
 	out.Storage = c.Storage
 	return out, nil
+}
+
+// decodeDexKubernetes reads Dex's storage block of type kubernetes. It
+// takes Dex's keys as Dex has them: crdHandling (whether Dex creates its
+// CRDs) does not matter to a reader, which never creates anything.
+func decodeDexKubernetes(d *decoder, n *yaml.Node, path string) kubernetesSettings {
+	var s kubernetesSettings
+	var cfg *yaml.Node
+	cfgPath := join(path, "config")
+	d.mapping(n, path, fields{
+		"type":   func(*yaml.Node, string) {},
+		"config": func(n *yaml.Node, p string) { cfg = n },
+	}, nil)
+	d.mapping(d.expand(cfg, cfgPath), cfgPath, fields{
+		"inCluster":      func(n *yaml.Node, p string) { s.InCluster = d.boolean(n, p) },
+		"kubeConfigFile": func(n *yaml.Node, p string) { s.KubeConfigFile = d.str(n, p) },
+		"crdHandling":    func(n *yaml.Node, p string) { d.oneOf(n, p, "ensure", "check") },
+	}, nil)
+	if err := s.config().Validate(); err != nil {
+		d.at(cfgPath, "%v", err)
+	}
+	return s
 }
 
 func dexStorageType(n *yaml.Node) string {
@@ -95,12 +124,36 @@ func dexIDTokens(d *decoder, n *yaml.Node) time.Duration {
 	return 0
 }
 
-// openDexStorage opens Dex's database so that it cannot be written: SQLite
-// read-only and query-only (a missing file is an error, never created),
-// PostgreSQL with sessions in read-only mode. It returns the transaction
-// options the snapshot is read with.
-func openDexStorage(s StorageConfig) (*sql.DB, *sql.TxOptions, error) {
+// readDexStorage takes the snapshot of Dex's storage, which it only
+// reads: SQLite opened read-only and query-only (a missing file is an
+// error, never created), PostgreSQL in read-only sessions and one
+// read-only transaction, kubernetes with GET requests only. where says
+// what was read, for the report.
+func readDexStorage(ctx context.Context, s StorageConfig) (snap dexmigrate.Snapshot, where string, err error) {
 	switch st := s.Settings.(type) {
+	case sqliteSettings, PostgresConfig:
+		db, txOpts, err := openDexSQL(st)
+		if err != nil {
+			return snap, "", err
+		}
+		defer db.Close()
+		snap, err = dexmigrate.Read(ctx, db, txOpts)
+		return snap, st.(storageSettings).describe(), err
+	case kubernetesSettings:
+		objs, err := kubernetes.OpenDexObjects(st.config())
+		if err != nil {
+			return snap, "", err
+		}
+		defer objs.Close()
+		where = fmt.Sprintf("kubernetes, namespace %s at %s", objs.Namespace(), objs.Server())
+		snap, err = dexmigrate.ReadObjects(ctx, objs)
+		return snap, where, err
+	}
+	return snap, "", fmt.Errorf("import-dex reads Dex's sqlite3, postgres and kubernetes storage, not %q", s.Type)
+}
+
+func openDexSQL(s any) (*sql.DB, *sql.TxOptions, error) {
+	switch st := s.(type) {
 	case sqliteSettings:
 		abs, err := filepath.Abs(st.File)
 		if err != nil {
@@ -122,5 +175,5 @@ func openDexStorage(s StorageConfig) (*sql.DB, *sql.TxOptions, error) {
 		}
 		return db, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}, nil
 	}
-	return nil, nil, fmt.Errorf("import-dex reads Dex's sqlite3 and postgres storage, not %q", s.Type)
+	return nil, nil, fmt.Errorf("not a SQL storage: %T", s)
 }

@@ -35,7 +35,15 @@ type Item struct {
 // Report lists every item in the order it was read.
 type Report struct {
 	DryRun bool
+	// Source says which Dex storage was read (no secret).
+	Source string
 	Items  []Item
+}
+
+// empty: Dex's storage held nothing at all, not even keys (Dex never ran
+// on it, or the import read another database or namespace).
+func (r *Report) empty() bool {
+	return len(r.Items) == 1 && r.Items[0].Kind == KindKey && r.Items[0].ID == "-"
 }
 
 func (r *Report) add(it Item, o Outcome, reason string) {
@@ -71,6 +79,9 @@ func (r *Report) Print(w io.Writer) {
 	if r.DryRun {
 		verb[Imported] = "would import"
 	}
+	if r.Source != "" {
+		fmt.Fprintf(w, "Dex's storage: %s\n", r.Source)
+	}
 	for _, it := range r.Items {
 		line := fmt.Sprintf("%-14s %s %s", verb[it.Outcome]+":", it.Kind, it.ID)
 		if it.Detail != "" {
@@ -88,6 +99,9 @@ func (r *Report) Print(w io.Writer) {
 	for _, kind := range kinds {
 		fmt.Fprintf(w, "%ss: %d %s, %d unchanged, %d skipped\n", kind,
 			r.Count(kind, Imported), verb[Imported], r.Count(kind, Unchanged), r.Count(kind, Skipped))
+	}
+	if r.empty() {
+		fmt.Fprintln(w, "Dex's storage is empty: is this the database (or, for kubernetes, the namespace) Dex ran on? Dex writes its keys at its first start")
 	}
 	switch {
 	case !r.Changed() && r.DryRun:
