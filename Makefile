@@ -72,10 +72,12 @@ scale-seed-postgres:
 
 # The kubernetes storage against a real API server (etcd and
 # apiextensions-apiserver in process, test/kubernetes): the conformance
-# suite, two replicas, GC, inCluster, CRD bootstrap, Kubeflow's config.
-# Its first build is slow (the API server's code); later ones are cached.
+# suite, two replicas, GC, inCluster, CRD bootstrap, Kubeflow's config, and
+# the switch from the real Dex v2.45.1 on kubernetes storage (import-dex;
+# Dex is built from test/dex/tools/dex, with cgo).
+# Its first build is slow (the API server's and Dex's code); later ones are cached.
 kubernetes:
-	cd test/kubernetes && $(GO) vet . && $(GO) test -mod=mod -count=1 -timeout 30m .
+	cd test/kubernetes && $(GO) vet . && $(GO) test -mod=mod -count=1 -timeout 45m .
 
 # The real clients (kube-apiserver's authenticator, oauth2-proxy, kubelogin,
 # openid-client, Chromium) against the real torii binary, and oidc-provider

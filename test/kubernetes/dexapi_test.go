@@ -43,15 +43,15 @@ func importRules(t testing.TB) []rule {
 	return append(saRules(t), extra...)
 }
 
-// api is a bare REST client of the test API server, for looking at (and,
+// restAPI is a bare REST client of the test API server, for looking at (and,
 // in benchmarks, seeding) Dex's objects behind the programs' backs.
-type api struct {
+type restAPI struct {
 	c     *cluster
 	token string
 	http  *http.Client
 }
 
-func newAPI(t testing.TB, c *cluster, token string) *api {
+func newAPI(t testing.TB, c *cluster, token string) *restAPI {
 	t.Helper()
 	ca, err := os.ReadFile(c.caFile)
 	if err != nil {
@@ -59,11 +59,11 @@ func newAPI(t testing.TB, c *cluster, token string) *api {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
-	return &api{c: c, token: token, http: &http.Client{Timeout: 30 * time.Second,
+	return &restAPI{c: c, token: token, http: &http.Client{Timeout: 30 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}}
 }
 
-func (a *api) do(ctx context.Context, method, path string, body any) (int, []byte, error) {
+func (a *restAPI) do(ctx context.Context, method, path string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -89,7 +89,7 @@ func (a *api) do(ctx context.Context, method, path string, body any) (int, []byt
 
 // versions lists every object of the given kinds in ns as
 // "plural/name" -> resourceVersion (every page).
-func (a *api) versions(t testing.TB, ns string, plurals []string) map[string]string {
+func (a *restAPI) versions(t testing.TB, ns string, plurals []string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, plural := range plurals {
@@ -121,7 +121,7 @@ func (a *api) versions(t testing.TB, ns string, plurals []string) map[string]str
 }
 
 // count is how many objects of plural are in ns.
-func (a *api) count(t testing.TB, ns, plural string) int {
+func (a *restAPI) count(t testing.TB, ns, plural string) int {
 	t.Helper()
 	return len(a.versions(t, ns, []string{plural}))
 }

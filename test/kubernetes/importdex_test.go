@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/dexidp/dex/api/v2"
 	"golang.org/x/oauth2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"gopkg.in/yaml.v3"
 
 	"github.com/torii-idp/torii/internal/dexmigrate"
@@ -42,9 +45,10 @@ func TestImportDexKubernetes(t *testing.T) {
 
 	t.Run("import-dex", func(t *testing.T) {
 		ns := namespace("dex")
-		ds := loginAtDex(t, dexBin, ns)
+		ds := loginAtDex(t, dexBin, ns, true)
 		before := admin.versions(t, ns, dexPlurals)
-		if admin.count(t, ns, "refreshtokens") != 1 || admin.count(t, ns, "signingkeies") != 1 {
+		if admin.count(t, ns, "refreshtokens") != 2 || admin.count(t, ns, "signingkeies") != 1 ||
+			admin.count(t, ns, "oauth2clients") != 1 || admin.count(t, ns, "passwords") != 1 {
 			t.Fatalf("Dex's objects after the login: %v", before)
 		}
 
@@ -58,19 +62,21 @@ func TestImportDexKubernetes(t *testing.T) {
 		ds.useToken(t, newToken(shared, "system:serviceaccount:"+ns+":torii", importRules(t)))
 		out = runCmd(t, nil, toriiBin, "import-dex", "--dry-run", ds.cfgPath, ds.cfgPath)
 		mustContain(t, "dry run", out, "Dex's storage: kubernetes, namespace "+ns+" at "+shared.url(),
-			"would import:  refresh token", "would import:  key", "refresh tokens: 1 would import, 0 unchanged, 0 skipped",
+			"would import:  refresh token", "would import:  key", "refresh tokens: 2 would import, 0 unchanged, 0 skipped",
+			"would import:  client api-app", "would import:  password carol@example.com",
 			"dry run: torii's storage was not changed")
 		if n, k := admin.count(t, ns, "toriirefreshtokens"), admin.count(t, ns, "toriikeys"); n+k != 0 {
 			t.Fatalf("the dry run wrote %d refresh tokens and %d keys objects", n, k)
 		}
 		out = runCmd(t, nil, toriiBin, "import-dex", ds.cfgPath, ds.cfgPath)
-		mustContain(t, "import", out, "imported:      refresh token", "refresh tokens: 1 imported, 0 unchanged, 0 skipped", "imported:      key")
-		if n := admin.count(t, ns, "toriirefreshtokens"); n != 1 {
-			t.Fatalf("%d torii refresh tokens after the import, want 1", n)
+		mustContain(t, "import", out, "imported:      refresh token", "refresh tokens: 2 imported, 0 unchanged, 0 skipped", "imported:      key",
+			"imported:      client api-app", "imported:      password carol@example.com", "clients: 1 imported", "passwords: 1 imported")
+		if n := admin.count(t, ns, "toriirefreshtokens"); n != 2 {
+			t.Fatalf("%d torii refresh tokens after the import, want 2", n)
 		}
 		written := admin.versions(t, ns, []string{"toriirefreshtokens", "toriikeys", "toriiclients", "toriipasswords"})
 		out = runCmd(t, nil, toriiBin, "import-dex", ds.cfgPath, ds.cfgPath)
-		mustContain(t, "second import", out, "refresh tokens: 0 imported, 1 unchanged, 0 skipped", "nothing changed")
+		mustContain(t, "second import", out, "refresh tokens: 0 imported, 2 unchanged, 0 skipped", "clients: 0 imported, 1 unchanged", "passwords: 0 imported, 1 unchanged", "nothing changed")
 		if d := diffVersions(written, admin.versions(t, ns, []string{"toriirefreshtokens", "toriikeys", "toriiclients", "toriipasswords"})); d != "" {
 			t.Fatalf("the second import changed torii's objects:\n%s", d)
 		}
@@ -82,6 +88,7 @@ func TestImportDexKubernetes(t *testing.T) {
 		// torii on the same config, the same namespace.
 		startProc(t, "torii", nil, toriiBin, "serve", ds.cfgPath)
 		ds.checkSwitch(t)
+		ds.checkCarol(t)
 
 		out = runCmd(t, nil, toriiBin, "import-dex", ds.cfgPath, ds.cfgPath)
 		mustContain(t, "import after revocation", out, "its torii family was revoked", "nothing changed")
@@ -95,7 +102,7 @@ func TestImportDexKubernetes(t *testing.T) {
 		// Kubeflow's way: torii replaces Dex in its namespace with Dex's
 		// config (inCluster: true) plus importDex naming that same file.
 		ns := namespace("dex")
-		ds := loginAtDex(t, dexBin, ns)
+		ds := loginAtDex(t, dexBin, ns, false)
 		before := admin.versions(t, ns, dexPlurals)
 		ds.writeConfig(t, map[string]any{"type": "kubernetes", "config": map[string]any{"inCluster": true}},
 			map[string]any{"importDex": map[string]any{"config": ds.cfgPath}})
@@ -127,6 +134,11 @@ type dexK8sSession struct {
 	tok                                               *oauth2.Token
 	idToken                                           string
 	claims                                            dexClaims
+	// With Dex's gRPC API: carol, a user created through it, logged in
+	// through a client created through it.
+	carolOC  *oauth2.Config
+	carolTok *oauth2.Token
+	carol    dexClaims
 }
 
 type dexClaims struct {
@@ -138,7 +150,9 @@ type dexClaims struct {
 
 // loginAtDex runs Dex on kubernetes storage in ns (kubeConfigFile with
 // Dex's rights), logs alice in with offline_access and stops Dex.
-func loginAtDex(t *testing.T, dexBin, ns string) *dexK8sSession {
+// With withAPI, carol and her client are created through Dex's gRPC API
+// first (Dex then keeps them in its objects), and carol logs in too.
+func loginAtDex(t *testing.T, dexBin, ns string, withAPI bool) *dexK8sSession {
 	t.Helper()
 	port, err := freePort()
 	if err != nil {
@@ -149,7 +163,17 @@ func loginAtDex(t *testing.T, dexBin, ns string) *dexK8sSession {
 	ds.cfgPath = filepath.Join(ds.dir, "config.yaml")
 	ds.kubeconfig = filepath.Join(ds.dir, "kubeconfig")
 	ds.useToken(t, newToken(shared, "system:serviceaccount:"+ns+":dex", dexRules()))
-	ds.writeConfig(t, map[string]any{"type": "kubernetes", "config": map[string]any{"kubeConfigFile": ds.kubeconfig}}, nil)
+	var extra map[string]any
+	grpcAddr := ""
+	if withAPI {
+		gp, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		grpcAddr = fmt.Sprintf("127.0.0.1:%d", gp)
+		extra = map[string]any{"grpc": map[string]any{"addr": grpcAddr}}
+	}
+	ds.writeConfig(t, map[string]any{"type": "kubernetes", "config": map[string]any{"kubeConfigFile": ds.kubeconfig}}, extra)
 
 	// Dex creates its CRDs at its first start, but does not wait until
 	// they are served before listing connectors: it may exit once, and
@@ -182,8 +206,61 @@ func loginAtDex(t *testing.T, dexBin, ns string) *dexK8sSession {
 	if ds.claims.Email != dexUser || !slices.Equal(ds.claims.Groups, []string{"admins", "developers"}) {
 		t.Fatalf("Dex's ID token claims %+v", ds.claims)
 	}
+	if withAPI {
+		ds.carolAtDex(t, grpcAddr, p)
+	}
 	dex.stop()
 	return ds
+}
+
+// carolAtDex creates a client and a user through Dex's gRPC API (the
+// email in mixed case: Dex keeps it lowercased, under a hashed name) and
+// logs that user in through that client with offline_access.
+func (ds *dexK8sSession) carolAtDex(t *testing.T, grpcAddr string, p *oidc.Provider) {
+	t.Helper()
+	ctx := t.Context()
+	conn, err := grpc.NewClient("passthrough:///"+grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	dc := api.NewDexClient(conn)
+	redirect := "http://127.0.0.1:5555/api-callback"
+	if _, err := dc.CreateClient(ctx, &api.CreateClientReq{Client: &api.Client{Id: "api-app", Secret: "api-app-secret", RedirectUris: []string{redirect}, Name: "API App"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dc.CreatePassword(ctx, &api.CreatePasswordReq{Password: &api.Password{Email: "Carol@Example.com", Hash: []byte(kfHash), Username: "carol", UserId: "carol-id"}}); err != nil {
+		t.Fatal(err)
+	}
+	ds.carolOC = &oauth2.Config{ClientID: "api-app", ClientSecret: "api-app-secret", RedirectURL: redirect, Endpoint: p.Endpoint(),
+		Scopes: []string{oidc.ScopeOpenID, "email", oidc.ScopeOfflineAccess}}
+	ds.carolTok, err = ds.carolOC.Exchange(ctx, testlogin.Login(t, ds.carolOC, "carol@example.com", "password", "n-carol"))
+	if err != nil {
+		t.Fatalf("carol at Dex: %v", err)
+	}
+	ds.carol = verifyClaims(t, p.Verifier(&oidc.Config{ClientID: "api-app"}), rawIDToken(t, ds.carolTok))
+}
+
+// checkCarol: the client and user Dex kept in its objects work at torii:
+// carol's Dex refresh token refreshes, and she logs in again at torii
+// through the imported client with her imported password.
+func (ds *dexK8sSession) checkCarol(t *testing.T) {
+	t.Helper()
+	p := waitIssuer(t, ds.issuer)
+	oc := *ds.carolOC
+	oc.Endpoint = p.Endpoint()
+	v := p.Verifier(&oidc.Config{ClientID: "api-app"})
+	next := refreshAt(t, &oc, ds.carolTok.RefreshToken)
+	if got := verifyClaims(t, v, rawIDToken(t, next)); got.Subject != ds.carol.Subject || got.Email != "carol@example.com" {
+		t.Fatalf("carol's refreshed claims %+v, want %+v", got, ds.carol)
+	}
+	tok, err := oc.Exchange(t.Context(), testlogin.Login(t, &oc, "carol@example.com", "password", "n-carol-2"))
+	if err != nil {
+		t.Fatalf("carol's login at torii through the imported client: %v", err)
+	}
+	if got := verifyClaims(t, v, rawIDToken(t, tok)); got.Subject != ds.carol.Subject {
+		t.Fatalf("carol at torii: sub %q, want %q", got.Subject, ds.carol.Subject)
+	}
 }
 
 // useToken makes the kubeconfig of the config file authenticate with token
