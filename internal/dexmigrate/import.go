@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/torii-idp/torii/server"
@@ -33,6 +34,55 @@ type Options struct {
 	// Force imports refresh tokens into a torii storage that is in use
 	// without Dex's signing key (see stale).
 	Force bool
+	// Workers is how many refresh tokens are imported at once (default
+	// 1). More keep several requests in flight, which can hide a store's
+	// round trips; on the test API server (CPU-bound, in process) 8 were
+	// no faster than 1 (BenchmarkImportDex in test/kubernetes), so the
+	// command keeps one.
+	Workers int
+}
+
+const defaultWorkers = 1
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return defaultWorkers
+}
+
+// forEach runs fn(0..n-1) on up to workers goroutines; the first error
+// stops the rest (they see a cancelled ctx) and is returned.
+func forEach(ctx context.Context, n, workers int, fn func(context.Context, int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(ctx, i); err != nil {
+					cancel(err)
+				}
+			}
+		}()
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
 }
 
 // retireMargin is added to a Dex key's lifetime, as torii's signer does
@@ -76,7 +126,7 @@ func Import(ctx context.Context, snap Snapshot, store storage.Storage, o Options
 	if err := importPasswords(ctx, snap.Passwords, store, o, rep); err != nil {
 		return rep, err
 	}
-	known := func(id string) (bool, error) {
+	known := func(ctx context.Context, id string) (bool, error) {
 		if o.Clients[id] || stored[id] {
 			return true, nil
 		}
@@ -86,19 +136,27 @@ func Import(ctx context.Context, snap Snapshot, store storage.Storage, o Options
 		}
 		return err == nil, err
 	}
-	for _, t := range snap.RefreshTokens {
+	// Tokens are independent (see Options.Workers). Each token reports
+	// into its own slot, so the report keeps Dex's order.
+	results := make([]Report, len(snap.RefreshTokens))
+	err = forEach(ctx, len(snap.RefreshTokens), o.workers(), func(ctx context.Context, i int) error {
+		t, r := snap.RefreshTokens[i], &results[i]
 		if stale && !o.Force {
-			rep.add(Item{Kind: KindRefreshToken, ID: t.ID, Detail: fmt.Sprintf("user %q, client %q, connector %q", t.Email, t.ClientID, t.ConnectorID)}, Skipped,
+			r.add(Item{Kind: KindRefreshToken, ID: t.ID, Detail: fmt.Sprintf("user %q, client %q, connector %q", t.Email, t.ClientID, t.ConnectorID)}, Skipped,
 				"torii's storage is in use and no longer holds Dex's signing key: a first import older than Dex's tokens could be revived (tokens torii rotated or revoked since); --force imports anyway")
-			continue
+			return nil
 		}
-		ok, err := known(t.ClientID)
+		ok, err := known(ctx, t.ClientID)
 		if err != nil {
-			return rep, fmt.Errorf("torii storage: %w", err)
+			return fmt.Errorf("torii storage: %w", err)
 		}
-		if err := importRefresh(ctx, t, store, o, ok, now, rep); err != nil {
-			return rep, err
-		}
+		return importRefresh(ctx, t, store, o, ok, now, r)
+	})
+	for i := range results {
+		rep.Items = append(rep.Items, results[i].Items...)
+	}
+	if err != nil {
+		return rep, err
 	}
 	noteUnsupported(snap, o, rep)
 	return rep, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,5 +225,46 @@ func TestImportFromObjects(t *testing.T) {
 	again, err := Import(context.Background(), snap, store, o)
 	if err != nil || again.Changed() {
 		t.Fatalf("second import changed something (%v):\n%+v", err, again.Items)
+	}
+}
+
+// Tokens are imported several at once; the report keeps Dex's order and
+// the first error stops the run.
+func TestImportConcurrent(t *testing.T) {
+	now := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	var snap Snapshot
+	for i := range 100 {
+		snap.RefreshTokens = append(snap.RefreshTokens, RefreshToken{ID: fmt.Sprintf("t%03d", i), Token: "s", ClientID: "app", ConnectorID: "local",
+			CreatedAt: now.Add(-time.Hour), LastUsed: now})
+	}
+	o := Options{Now: func() time.Time { return now }, Connectors: map[string]bool{"local": true}, Clients: map[string]bool{"app": true}, Workers: 7}
+	rep, err := Import(context.Background(), snap, memory.New(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, it := range rep.Items {
+		if it.Kind == KindRefreshToken {
+			ids = append(ids, it.ID)
+		}
+	}
+	if len(ids) != 100 || !slices.IsSorted(ids) || rep.Count(KindRefreshToken, Imported) != 100 {
+		t.Fatalf("report order %v, %d imported", ids, rep.Count(KindRefreshToken, Imported))
+	}
+
+	boom := errors.New("boom")
+	var ran atomic.Int64
+	err = forEach(context.Background(), 1000, 4, func(ctx context.Context, i int) error {
+		ran.Add(1)
+		if i == 10 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || ran.Load() == 1000 {
+		t.Fatalf("forEach: %v after %d calls; want boom, and a stop", err, ran.Load())
+	}
+	if err := forEach(context.Background(), 0, 4, func(context.Context, int) error { return boom }); err != nil {
+		t.Fatal(err)
 	}
 }

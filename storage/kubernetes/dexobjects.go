@@ -108,7 +108,9 @@ func (d *DexObjects) explain(plural string, err error) error {
 	case isForbidden(err):
 		return fmt.Errorf("may not read Dex's %s.%s in namespace %s: grant get and list on dex.coreos.com %s (deploy/components/import-dex): %w",
 			plural, Group, d.namespace, strings.Join(DexPlurals(), ", "), err)
-	case errors.As(err, &ae) && ae.Code == http.StatusNotFound && ae.Reason == "NotFound" && strings.Contains(ae.Message, "the server could not find the requested resource"):
+	case errors.As(err, &ae) && ae.Code == http.StatusNotFound:
+		// A list has no object to miss: a 404 is the kind itself (the
+		// API server answers "404 page not found" or a NotFound Status).
 		return fmt.Errorf("%s.%s is not served by %s: Dex creates its CRDs at its first start on kubernetes storage; is this Dex's cluster? %w",
 			plural, Group, d.server, err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/torii-idp/torii/internal/dexmigrate"
 	"github.com/torii-idp/torii/internal/testlogin"
+	"github.com/torii-idp/torii/storage/kubernetes"
 )
 
 const (
@@ -432,4 +433,31 @@ func runFails(t *testing.T, env []string, bin string, args ...string) string {
 		t.Fatalf("%s %s succeeded:\n%s", filepath.Base(bin), strings.Join(args, " "), out)
 	}
 	return string(out)
+}
+
+// TestDexObjectsErrors: the real API server's answers for a kind it does
+// not serve and for a reader without the import's rights become errors
+// that say what to do.
+func TestDexObjectsErrors(t *testing.T) {
+	ns := namespace("dexerr")
+	// The test webhook grants a user the rules of all its tokens: one
+	// user per set of rights.
+	open := func(user string, rules []rule) *kubernetes.DexObjects {
+		d, err := kubernetes.OpenDexObjects(kubernetes.Config{KubeConfigFile: shared.kubeconfig(t, newToken(shared, "system:serviceaccount:"+ns+":"+user, rules), ns)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
+	}
+	noop := func([]byte) error { return nil }
+	all := []rule{{APIGroups: []string{"dex.coreos.com"}, Resources: []string{"*"}, Verbs: []string{"get", "list"}}}
+	err := open("reader", all).List(t.Context(), "nosuchkinds", func() {}, noop)
+	if err == nil || !strings.Contains(err.Error(), "nosuchkinds.dex.coreos.com is not served by "+shared.url()) {
+		t.Errorf("an unserved kind: %v", err)
+	}
+	_, err = dexmigrate.ReadObjects(t.Context(), open("torii", saRules(t)))
+	if err == nil || !strings.Contains(err.Error(), "may not read Dex's signingkeies.dex.coreos.com in namespace "+ns) {
+		t.Errorf("without the import's Role: %v", err)
+	}
 }
