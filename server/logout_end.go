@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/server/internal/subject"
+	"github.com/torii-idp/torii/server/internal/usergrants"
 	"github.com/torii-idp/torii/storage"
 )
 
@@ -38,29 +38,12 @@ type sessionEnder struct {
 // end ends ss; a session already gone is not an error (another replica or
 // request ended it, and queued its notices).
 func (e *sessionEnder) end(ctx context.Context, ss storage.Session, clientID string) error {
-	err := e.store.DeleteSession(ctx, ss.ID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
 	now := e.now()
-	sub := subject.Encode(ss.Claims.UserID, ss.ConnectorID)
-	rs, err := e.store.ListSessionRefresh(ctx, ss.ID)
-	if err != nil {
+	ended, revoked, err := usergrants.EndSession(ctx, e.store, ss, now.Add(e.revokeFor))
+	if err != nil || !ended {
 		return err
 	}
-	revoked := map[string]bool{}
-	for _, r := range rs {
-		if slices.Contains(r.Scopes, scopeOfflineAccess) || revoked[r.FamilyID] {
-			continue
-		}
-		if err := e.store.RevokeGrant(ctx, r.FamilyID, now.Add(e.revokeFor)); err != nil {
-			return err
-		}
-		revoked[r.FamilyID] = true
-	}
+	sub := subject.Encode(ss.Claims.UserID, ss.ConnectorID)
 	queued := 0
 	for _, id := range ss.Clients {
 		c, ok, err := e.clients.get(ctx, id)
@@ -84,8 +67,8 @@ func (e *sessionEnder) end(ctx context.Context, ss storage.Session, clientID str
 	}
 	e.metrics.loggedOut()
 	e.audit.Log(ctx, audit.Record{Event: audit.Logout, Subject: sub, ConnectorID: ss.ConnectorID, ClientID: clientID,
-		Detail: fmt.Sprintf("back-channel notices: %d, refresh families revoked: %d", queued, len(revoked))})
-	e.log.InfoContext(ctx, "session ended", "connector", ss.ConnectorID, "backchannel", queued, "revoked_families", len(revoked))
+		Detail: fmt.Sprintf("back-channel notices: %d, refresh families revoked: %d", queued, revoked)})
+	e.log.InfoContext(ctx, "session ended", "connector", ss.ConnectorID, "backchannel", queued, "revoked_families", revoked)
 	return nil
 }
 

@@ -7,46 +7,21 @@ import (
 	api "github.com/dexidp/dex/api/v2"
 
 	"github.com/torii-idp/torii/server/internal/subject"
+	"github.com/torii-idp/torii/server/internal/usergrants"
 )
-
-// family is one refresh-token family of a user: what one login with
-// offline_access started.
-type family struct {
-	id       string
-	clientID string
-	created  int64
-	lastUsed int64
-}
 
 // families returns the user's families (user_id is the `sub` of their ID
 // tokens, as in Dex), in storage order.
-func (s *Service) families(ctx context.Context, sub string) ([]family, error) {
+func (s *Service) families(ctx context.Context, sub string) ([]usergrants.Family, error) {
 	userID, connID, err := subject.Decode(sub)
 	if err != nil {
 		return nil, fmt.Errorf("invalid user_id (the sub claim of the user's ID token): %v", err)
 	}
-	tokens, err := s.c.Storage.ListUserRefresh(ctx, userID, connID)
+	fams, err := usergrants.Families(ctx, s.c.Storage, userID, connID)
 	if err != nil {
 		return nil, s.internal(ctx, "list refresh tokens", err)
 	}
-	var out []family
-	for _, t := range tokens {
-		last := t.LastUsed
-		if last.IsZero() {
-			last = t.CreatedAt
-		}
-		if n := len(out); n > 0 && out[n-1].id == t.FamilyID {
-			// Two current tokens of one family (a reuse in the grace window).
-			out[n-1].lastUsed = max(out[n-1].lastUsed, last.Unix())
-			continue
-		}
-		created := t.FamilyCreatedAt
-		if created.IsZero() {
-			created = t.CreatedAt
-		}
-		out = append(out, family{id: t.FamilyID, clientID: t.ClientID, created: created.Unix(), lastUsed: last.Unix()})
-	}
-	return out, nil
+	return fams, nil
 }
 
 // ListRefresh lists every refresh-token family of the user: Dex keeps one
@@ -60,7 +35,7 @@ func (s *Service) ListRefresh(ctx context.Context, req *api.ListRefreshReq) (*ap
 	resp := &api.ListRefreshResp{}
 	for _, f := range fams {
 		resp.RefreshTokens = append(resp.RefreshTokens, &api.RefreshTokenRef{
-			Id: f.id, ClientId: f.clientID, CreatedAt: f.created, LastUsed: f.lastUsed,
+			Id: f.ID, ClientId: f.ClientID, CreatedAt: f.Created.Unix(), LastUsed: f.LastUsed.Unix(),
 		})
 	}
 	return resp, nil
@@ -69,20 +44,14 @@ func (s *Service) ListRefresh(ctx context.Context, req *api.ListRefreshReq) (*ap
 // RevokeRefresh revokes every family of the user and client: their refresh
 // tokens stop working at once, and so do the access tokens they issued.
 func (s *Service) RevokeRefresh(ctx context.Context, req *api.RevokeRefreshReq) (*api.RevokeRefreshResp, error) {
-	fams, err := s.families(ctx, req.GetUserId())
+	userID, connID, err := subject.Decode(req.GetUserId())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("invalid user_id (the sub claim of the user's ID token): %v", err)
 	}
-	until := s.c.Now().Add(s.c.RevokeFor)
-	revoked := 0
-	for _, f := range fams {
-		if f.clientID != req.GetClientId() {
-			continue
-		}
-		if err := s.c.Storage.RevokeGrant(ctx, f.id, until); err != nil {
-			return nil, s.internal(ctx, "revoke refresh token", err)
-		}
-		revoked++
+	revoked, err := usergrants.RevokeFamilies(ctx, s.c.Storage, userID, connID,
+		func(f usergrants.Family) bool { return f.ClientID == req.GetClientId() }, s.c.Now().Add(s.c.RevokeFor))
+	if err != nil {
+		return nil, s.internal(ctx, "revoke refresh token", err)
 	}
 	if revoked == 0 {
 		return &api.RevokeRefreshResp{NotFound: true}, nil

@@ -2,23 +2,14 @@ package adminapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"slices"
 
 	"github.com/torii-idp/torii/audit"
 	"github.com/torii-idp/torii/server/internal/subject"
+	"github.com/torii-idp/torii/server/internal/usergrants"
 	"github.com/torii-idp/torii/storage"
 )
-
-// toriiIDLen is how much of a session's ID (itself the hash of the cookie)
-// names it through the API: 64 bits tell a user's sessions apart and the
-// full hash never leaves the server.
-const toriiIDLen = 16
-
-// offlineAccess is the scope whose refresh tokens outlive the browser
-// session they came from (OpenID Connect Core §11).
-const offlineAccess = "offline_access"
 
 // ListAuthSessions lists the live sessions of user_id (the connector's ID
 // of the user) on every connector or, with user_id empty, every live
@@ -93,44 +84,27 @@ func (s *Service) TerminateSessionsByUser(ctx context.Context, req TerminateSess
 	return TerminateSessionsByUserResp{SessionsTerminated: total}, nil
 }
 
-// liveSessions are the user's sessions on conn that have not expired
-// (expired ones wait for the garbage collector and log no one in).
+// liveSessions are the user's unexpired sessions on conn.
 func (s *Service) liveSessions(ctx context.Context, conn, userID string) ([]storage.Session, error) {
-	ss, err := s.c.Storage.ListUserSessions(ctx, conn, userID)
+	ss, err := usergrants.LiveSessions(ctx, s.c.Storage, conn, userID, s.c.Now())
 	if err != nil {
 		return nil, s.internal(ctx, "list sessions", err)
 	}
-	now := s.c.Now()
-	return slices.DeleteFunc(ss, func(x storage.Session) bool { return x.Expiry().Before(now) }), nil
+	return ss, nil
 }
 
-// endSessions revokes, for each session, the refresh tokens a logout of it
-// revokes — those issued from it without offline_access — then deletes it.
-// It counts the sessions it deleted (one ended meanwhile is not counted).
+// endSessions ends each session as a logout does (usergrants.EndSession)
+// and counts the ones it ended (one ended meanwhile is not counted).
 func (s *Service) endSessions(ctx context.Context, ss []storage.Session) (int64, error) {
 	var n int64
 	until := s.c.Now().Add(s.c.RevokeFor)
 	for _, x := range ss {
-		tokens, err := s.c.Storage.ListUserRefresh(ctx, x.Claims.UserID, x.ConnectorID)
-		if err != nil {
-			return n, s.internal(ctx, "list refresh tokens", err)
-		}
-		revoked := map[string]bool{}
-		for _, t := range tokens {
-			if t.SessionID != x.ID || slices.Contains(t.Scopes, offlineAccess) || revoked[t.FamilyID] {
-				continue
-			}
-			if err := s.c.Storage.RevokeGrant(ctx, t.FamilyID, until); err != nil {
-				return n, s.internal(ctx, "revoke refresh token", err)
-			}
-			revoked[t.FamilyID] = true
-		}
-		switch err := s.c.Storage.DeleteSession(ctx, x.ID); {
-		case err == nil:
+		ended, _, err := usergrants.EndSession(ctx, s.c.Storage, x, until)
+		if ended {
 			n++
-		case errors.Is(err, storage.ErrNotFound):
-		default:
-			return n, s.internal(ctx, "delete session", err)
+		}
+		if err != nil {
+			return n, s.internal(ctx, "end session", err)
 		}
 	}
 	return n, nil
@@ -158,16 +132,9 @@ func toAPISession(x storage.Session) AuthSession {
 	return a
 }
 
-func toriiID(id string) string {
-	if len(id) > toriiIDLen {
-		return id[:toriiIDLen]
-	}
-	return id
-}
+func toriiID(id string) string { return usergrants.ShortID(id) }
 
-func sameToriiID(id, want string) bool {
-	return subtle.ConstantTimeCompare([]byte(toriiID(id)), []byte(want)) == 1
-}
+func sameToriiID(id, want string) bool { return usergrants.SameShortID(id, want) }
 
 // sessionAudit logs and records an admin_change about a user's sessions.
 func (s *Service) sessionAudit(ctx context.Context, msg, userID, conn string, n int64) {
