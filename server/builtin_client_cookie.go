@@ -30,10 +30,12 @@ const pageTokenUse = "torii-page"
 
 // pageToken is the signed cookie's payload.
 type pageToken struct {
-	Issuer        string   `json:"iss"`
-	Audience      string   `json:"aud"`
-	Use           string   `json:"token_use"`
-	Subject       string   `json:"sub"`
+	Issuer   string `json:"iss"`
+	Audience string `json:"aud"`
+	Use      string `json:"token_use"`
+	Subject  string `json:"sub"`
+	// ID makes each login's cookie unique (the forms' csrf derives from it).
+	ID            string   `json:"jti"`
 	Expiry        int64    `json:"exp"`
 	IssuedAt      int64    `json:"iat"`
 	AuthTime      int64    `json:"auth_time,omitempty"`
@@ -63,7 +65,7 @@ func (l *pageLogin) setCookie(ctx context.Context, w http.ResponseWriter, c idTo
 		exp = idExp
 	}
 	t := pageToken{
-		Issuer: l.iss.URL, Audience: l.client.ID, Use: pageTokenUse, Subject: c.Subject,
+		Issuer: l.iss.URL, Audience: l.client.ID, Use: pageTokenUse, Subject: c.Subject, ID: newToken(),
 		Expiry: exp.Unix(), IssuedAt: now.Unix(), AuthTime: c.AuthTime,
 		Email: c.Email, Groups: c.Groups, Name: c.Name, PreferredName: c.PreferredName,
 	}

@@ -239,3 +239,31 @@ func (l *pageLogin) storageError(w http.ResponseWriter, r *http.Request, err err
 	}
 	l.pages.errorPage(w, r, http.StatusInternalServerError, "err.internal")
 }
+
+// loginCookie is the cookie that holds the browser's page login: the
+// session cookie, or the signed cookie without sessions.
+func (l *pageLogin) loginCookie(r *http.Request) string {
+	name := l.pageCookieName()
+	if l.sessions != nil {
+		name = l.sessions.cookie
+	}
+	c, err := r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// formToken is the csrf field of the forms on torii's own pages: bound to
+// the cookie of the login, which another site can neither read nor send
+// (SameSite=Lax) with a POST.
+func (l *pageLogin) formToken(r *http.Request) string {
+	return hashToken("page-form\x00" + l.loginCookie(r))
+}
+
+// validForm checks a page form's csrf field; unlike the login forms', it
+// is never optional.
+func (l *pageLogin) validForm(r *http.Request) bool {
+	got := r.PostFormValue("csrf")
+	return l.loginCookie(r) != "" && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(l.formToken(r))) == 1
+}

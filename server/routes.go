@@ -85,7 +85,8 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		kick: sh.backchannel.kick, now: c.Now, log: c.Logger, audit: c.Audit, metrics: c.Metrics}
 	// torii's own pages log in through the built-in client (pageLogin.user).
 	pageLogins := newPageLogin(c, iss, flow.sessions, cg, verifier, sig, pg)
-	account := &accountHandler{login: pageLogins, pages: pg}
+	account := &accountHandler{login: pageLogins, pages: pg, store: c.Storage, clients: clients, minter: m, ender: ender,
+		revokeFor: c.Expiry.IDTokens, now: c.Now, log: c.Logger, audit: c.Audit}
 	kubeconfig := &kubeconfigHandler{cfg: c.Kubeconfig, issuer: iss, clients: clients, pages: pg, login: pageLogins, log: c.Logger}
 	logout := &logoutHandler{clients: clients, verify: verifier, sessions: flow.sessions, ender: ender, browser: flow.browser, pages: pg, pageLogin: pageLogins, log: c.Logger}
 	auth := clientAuth{clients: clients}
@@ -140,6 +141,7 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		route(http.MethodGet, "/account", account.show)
 		route(http.MethodGet, "/kubeconfig", kubeconfig.page)
 		route(http.MethodGet, "/kubeconfig/{cluster}", kubeconfig.download)
+		route(http.MethodPost, "/account", account.end)
 		route(http.MethodGet, builtinCallbackPath, pageLogins.callback)
 		route(http.MethodGet, "/healthz", health.live)
 		route(http.MethodGet, "/healthz/live", health.live)
