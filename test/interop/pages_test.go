@@ -1,8 +1,10 @@
 package interop
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -53,9 +55,14 @@ func (s *suite) testPages(t *testing.T) {
 		{Name: "prod", Server: "https://k8s.example.com:6443", CertificateAuthority: s.ca.CAFile},
 	}}
 	tp := s.startTorii(t, "pages", c, dir)
+	// The account page lists sessions only where torii keeps them.
+	cs, dirS := s.staticConfig(t, "pages-sessions")
+	cs.Frontend = c.Frontend
+	cs.Sessions = &sessionsConfig{}
+	tpS := s.startTorii(t, "pages-sessions", cs, dirS)
 	for _, scheme := range []string{"light", "dark"} {
 		s.scenario(t, "axe-"+scheme, func(t *testing.T) {
-			s.walkPages(t, path, string(axe), tp, scheme)
+			s.walkPages(t, path, string(axe), tp, tpS, scheme)
 		})
 	}
 }
@@ -70,10 +77,10 @@ type axeViolation struct {
 	} `json:"nodes"`
 }
 
-func (s *suite) walkPages(t *testing.T, execPath, axe string, tp *toriiProc, scheme string) {
+func (s *suite) walkPages(t *testing.T, execPath, axe string, tp, tpSessions *toriiProc, scheme string) {
 	// A phone-sized window; the profile is chromedp's own, removed after
 	// the browser has exited.
-	ctx, done := s.newChromiumFor(t, execPath, 3*time.Minute, chromedp.WindowSize(390, 844))
+	ctx, done := s.newChromiumFor(t, execPath, 6*time.Minute, chromedp.WindowSize(390, 844))
 	defer done()
 	redirected := make(chan string, 1)
 	chromedp.ListenTarget(ctx, func(ev any) {
@@ -155,7 +162,7 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp *toriiProc, sch
 
 	auth := tp.Issuer + "/auth?" + url.Values{
 		"client_id": {rpClientID}, "redirect_uri": {rpRedirectURI}, "response_type": {"code"},
-		"scope": {"openid email groups"}, "state": {"st"},
+		"scope": {"openid email groups offline_access"}, "state": {"st"},
 	}.Encode()
 
 	// The check can fail: axe-core finds an image without alt text and an
@@ -231,9 +238,35 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp *toriiProc, sch
 		if !strings.Contains(u, "code=") {
 			t.Errorf("approval sent the browser to %s, without a code", u)
 		}
+		// Redeemed, the code starts a refresh family: the account page
+		// lists it with its revoke button.
+		s.redeemForFamily(t, tp, u)
 	case <-time.After(20 * time.Second):
 		t.Error("approving with the keyboard did not send the browser to the client")
 	}
+
+	// The account page, reached from the home page's log-in button through
+	// the built-in client's login (the chooser and password form again
+	// when torii keeps no session).
+	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/"), chromedp.WaitVisible(`#login`), chromedp.Click(`#login`, chromedp.ByQuery),
+		chromedp.WaitVisible(`h1`)); err != nil {
+		t.Fatal(err)
+	}
+	s.reachAccount(t, ctx, jane.Login, jane.Password)
+	check("account")
+	if err := chromedp.Run(ctx, chromedp.Click(`input[value="revoke"] ~ button`, chromedp.ByQuery), chromedp.WaitVisible(`#done`)); err != nil {
+		t.Fatalf("revoking from the account page (a plain form post): %v", err)
+	}
+	check("account-revoked")
+	// With sessions: the session list and its end button.
+	if err := chromedp.Run(ctx, chromedp.Navigate(tpSessions.Issuer+"/account"), chromedp.WaitVisible(`h1`)); err != nil {
+		t.Fatal(err)
+	}
+	s.reachAccount(t, ctx, jane.Login, jane.Password)
+	if err := chromedp.Run(ctx, chromedp.WaitVisible(`input[value="end_session"] ~ button`)); err != nil {
+		t.Fatalf("account page with sessions: no end-session button: %v", err)
+	}
+	check("account-sessions")
 
 	// The same login page in Japanese (ui_locales).
 	if err := chromedp.Run(ctx, chromedp.Navigate(auth+"&ui_locales=ja"), chromedp.WaitVisible(`.choices a`),
@@ -268,4 +301,56 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp *toriiProc, sch
 		t.Errorf("kubeconfig page shows %q (%v), want %s", email, err, jane.Email)
 	}
 	check("kubeconfig")
+}
+
+// reachAccount logs in (chooser, password form) until the account page
+// shows the person's sub.
+func (s *suite) reachAccount(t *testing.T, ctx context.Context, login, password string) {
+	t.Helper()
+	for range 4 {
+		var at string
+		if err := chromedp.Run(ctx, chromedp.WaitVisible(`h1`), chromedp.Evaluate(
+			`document.querySelector('#sub') ? 'account' : document.querySelector('.choices a') ? 'chooser' : document.querySelector('#password') ? 'login' : location.href`, &at)); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		switch at {
+		case "account":
+			return
+		case "chooser":
+			err = chromedp.Run(ctx, chromedp.Click(`.choices a`, chromedp.ByQuery), chromedp.WaitVisible(`h1`))
+		case "login":
+			err = chromedp.Run(ctx, chromedp.SendKeys(`#login`, login, chromedp.ByQuery), chromedp.SendKeys(`#password`, password, chromedp.ByQuery),
+				chromedp.Submit(`#password`, chromedp.ByQuery), chromedp.WaitVisible(`#sub`))
+		default:
+			t.Fatalf("on the way to the account page: unexpected page %s", at)
+		}
+		if err != nil {
+			t.Fatalf("on the way to the account page (%s): %v", at, err)
+		}
+	}
+	t.Fatal("the account page was not reached")
+}
+
+// redeemForFamily redeems the code of the client redirect u.
+func (s *suite) redeemForFamily(t *testing.T, tp *toriiProc, u string) {
+	t.Helper()
+	ru, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {ru.Query().Get("code")}, "redirect_uri": {rpRedirectURI}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, tp.Issuer+"/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(rpClientID, rpClientSecret)
+	resp, err := s.ca.client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != http.StatusOK || body["refresh_token"] == nil {
+		t.Fatalf("redeeming the code: %d %v", resp.StatusCode, body)
+	}
 }
