@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -108,6 +109,7 @@ func (c *committer) do(ctx context.Context, fn func(ctx context.Context, tx *sql
 
 func (c *committer) loop() {
 	group := make([]*writeOp, 0, maxGroup)
+	last := 0 // the size of the previous group
 	for {
 		select {
 		case o := <-c.ops:
@@ -115,18 +117,35 @@ func (c *committer) loop() {
 		case <-c.quit:
 			return
 		}
-	drain:
-		for len(group) < maxGroup {
-			select {
-			case o := <-c.ops:
-				group = append(group, o)
-			default:
-				break drain
-			}
+		group = c.drain(group)
+		if last > 1 && len(group) < maxGroup {
+			// The last group had company: others are likely on their
+			// way (the callers of a busy server are between their
+			// read and their write). Let the goroutines already
+			// runnable reach their write before this group starts,
+			// once: it costs nothing when none is runnable, and each
+			// write that joins saves its own commit (the pages that
+			// every rotation touches are written once per group).
+			runtime.Gosched()
+			group = c.drain(group)
 		}
+		last = len(group)
 		c.run(group)
 		clear(group)
 	}
+}
+
+// drain adds the writes already waiting, up to maxGroup.
+func (c *committer) drain(group []*writeOp) []*writeOp {
+	for len(group) < maxGroup {
+		select {
+		case o := <-c.ops:
+			group = append(group, o)
+		default:
+			return group
+		}
+	}
+	return group
 }
 
 // run executes one group and answers every write in it.
