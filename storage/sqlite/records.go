@@ -124,17 +124,9 @@ func scanAuthCode(row rowScanner) (storage.AuthCode, error) {
 }
 
 func refreshArgs(r storage.RefreshToken) ([]any, error) {
-	scopes, err := jsonValue(r.Scopes)
-	if err != nil {
-		return nil, err
-	}
-	claims, err := jsonValue(r.Claims)
-	if err != nil {
-		return nil, err
-	}
 	return []any{
-		r.ID, r.FamilyID, r.ClientID, scopes, r.Nonce, r.ConnectorID, blobValue(r.ConnectorData),
-		claims, timeValue(r.FamilyCreatedAt), timeValue(r.CreatedAt), timeValue(r.LastUsed),
+		r.ID, r.FamilyID, r.ClientID, stringsValue(r.Scopes), r.Nonce, r.ConnectorID, blobValue(r.ConnectorData),
+		claimsValue(r.Claims), timeValue(r.FamilyCreatedAt), timeValue(r.CreatedAt), timeValue(r.LastUsed),
 		timeValue(r.RotatedAt), timeValue(r.Expiry), r.SessionID, timeValue(r.AuthTime), blobValue(r.SuccessorSeed),
 	}, nil
 }
@@ -151,7 +143,7 @@ func scanRefresh(row rowScanner) (storage.RefreshToken, error) {
 	if err != nil {
 		return storage.RefreshToken{}, err
 	}
-	if err := decodeAll(scopes, &r.Scopes, claims, &r.Claims); err != nil {
+	if err := errors.Join(stringsFrom(scopes, &r.Scopes), claimsFrom(claims, &r.Claims)); err != nil {
 		return storage.RefreshToken{}, err
 	}
 	r.FamilyCreatedAt, r.CreatedAt, r.LastUsed = timeFrom(familyCreatedAt), timeFrom(createdAt), timeFrom(lastUsed)
@@ -231,9 +223,19 @@ func (s *Storage) CreateRefresh(ctx context.Context, r storage.RefreshToken) err
 	return s.kinds.refresh.create(ctx, s, r)
 }
 
-// GetRefresh returns the token or storage.ErrNotFound.
+// GetRefresh returns the token or storage.ErrNotFound. It reads on the
+// writer's connection, between group transactions, not on the reader pool:
+// SQLite drops a connection's whole page cache when it starts a read after
+// another connection committed, so with rotations committing all the time
+// every reader lookup re-read the index and table from the root (two to
+// four levels each with a million tokens, most of a lookup's cost), while
+// the writer's cache stays valid and holds those pages, and the token a
+// refresh presents is usually one this process wrote. The lookup is a few
+// microseconds of the writer's time and is followed by a write anyway.
 func (s *Storage) GetRefresh(ctx context.Context, id string) (storage.RefreshToken, error) {
-	return s.kinds.refresh.get(ctx, id)
+	k := &s.kinds.refresh
+	v, err := k.scan(k.selectW.QueryRowContext(ctx, id))
+	return v, k.wrap(err)
 }
 
 // UpdateRefresh applies update in an immediate transaction.
