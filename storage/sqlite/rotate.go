@@ -105,12 +105,8 @@ func (r *rotationStmts) statement(k *kind[storage.RefreshToken], cur, upd storag
 	args := []any{timeValue(upd.LastUsed), timeValue(upd.RotatedAt), timeValue(upd.Expiry)}
 	mask := 0
 	if !claimsEqual(upd.Claims, cur.Claims) {
-		claims, err := jsonValue(upd.Claims)
-		if err != nil {
-			return nil, nil, err
-		}
 		mask |= 1
-		args = append(args, claims)
+		args = append(args, claimsValue(upd.Claims))
 	}
 	// nil and empty differ in storage (NULL and an empty BLOB).
 	if !bytes.Equal(upd.ConnectorData, cur.ConnectorData) || (upd.ConnectorData == nil) != (cur.ConnectorData == nil) {
