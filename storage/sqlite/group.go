@@ -29,6 +29,10 @@ import (
 //     and none of them is visible: nothing was acknowledged.
 //   - Writes that arrive while a transaction is running wait for it and form
 //     the next group; a lone write is committed at once (no added delay).
+//     After a group of two or more, the committer yields the processor once
+//     before taking the next group (runtime.Gosched: no timer, no wait when
+//     nothing else is runnable), so that callers already running reach
+//     their write and share the commit.
 //   - Writes of one group see each other's effects in order, as if they had
 //     been committed one after the other.
 //   - A caller whose ctx ends before its write has been taken into a group
