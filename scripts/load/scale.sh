@@ -2,13 +2,15 @@
 # Scale runs of docs/performance.md. Usage:
 #   scripts/load/scale.sh refresh-es256            this tree's torii vs BASE_TORII, SQLite, ES256, 8 sessions, ROUNDS rounds each
 #   scripts/load/scale.sh store sqlite|postgres    refresh p50 and RSS: an empty store and one with FAMILIES families and
-#                                                  SESSIONS sessions, alternated for ROUNDS rounds
+#                                                  SESSIONS sessions, alternated for ROUNDS rounds (and BASE_TORII if set)
 #   scripts/load/scale.sh gc sqlite|postgres       refresh p99 while GC removes FAMILIES expired rows, and after
 #   scripts/load/scale.sh seed sqlite|postgres     only seed the stores of store and gc (then run them with SEEDED=1)
 # Environment: FAMILIES (default 1000000), SESSIONS (default 100000), DURATION
 # (default 20s), ROUNDS (default 2), PGURL (default
 # postgres://postgres@127.0.0.1:5432), BASE_TORII (a torii binary built from
-# the baseline commit, for refresh-es256), WORK (the directory of the
+# the baseline commit, for refresh-es256), BASE_LOAD (the torii-load run
+# against BASE_TORII, default this tree's; give the baseline's to compare
+# the load generator's CPU too), WORK (the directory of the
 # databases and logs), SEEDED=1 to reuse the seeded stores of an earlier
 # run with the same WORK, and NOWAIT=1 to end the gc run without waiting for
 # the collection to finish (the during-GC rounds are alternated with a torii
@@ -114,7 +116,10 @@ refresh-es256)
 			echo "== round $round: $bin ($(cut -d' ' -f1-3 /proc/loadavg))"
 			cfg=$(config sqlite "es256-$(basename "$bin")")
 			start "$bin" "$cfg"
-			loadrun --modes refresh --concurrency 8 --sessions 8 --duration "$DURATION"
+			load=bin/torii-load
+			[ "$bin" = bin/torii ] || load=${BASE_LOAD:-bin/torii-load}
+			"$load" --issuer "http://127.0.0.1:$PORT/dex" --user admin@example.com:password --server-pid "$PID" \
+				--modes refresh --concurrency 8 --sessions 8 --duration "$DURATION"
 			stop
 		done
 	done ;;
@@ -122,12 +127,19 @@ store)
 	[ -n "$SEEDED" ] || seedstores "$2"
 	empty=$(config "$2" empty)
 	full=$(config "$2" full keep)
+	# With BASE_TORII, each round runs it too (with BASE_LOAD), before this tree's.
 	for round in $(seq "$ROUNDS"); do
-		for cfg in "$empty" "$full"; do
-			echo "== round $round: $(basename "$cfg" .yaml) store ($2; $(cut -d' ' -f1-3 /proc/loadavg))"
-			start bin/torii "$cfg"
-			loadrun --modes refresh --concurrency 8 --duration "$DURATION"
-			stop
+		for bin in ${BASE_TORII:+"$BASE_TORII"} bin/torii; do
+			load=bin/torii-load
+			[ "$bin" = bin/torii ] || load=${BASE_LOAD:-bin/torii-load}
+			for cfg in "$empty" "$full"; do
+				[ "$cfg" = "$full" ] || config "$2" empty >/dev/null # a new empty store per run
+				echo "== round $round: $bin, $(basename "$cfg" .yaml) store ($2; $(cut -d' ' -f1-3 /proc/loadavg))"
+				start "$bin" "$cfg"
+				"$load" --issuer "http://127.0.0.1:$PORT/dex" --user admin@example.com:password --server-pid "$PID" \
+					--modes refresh --concurrency 8 --duration "$DURATION"
+				stop
+			done
 		done
 	done ;;
 gc)
