@@ -53,14 +53,15 @@ func (s *Storage) RotateRefresh(ctx context.Context, id string, next storage.Ref
 }
 
 // rotationStmts are the UPDATEs of a rotation that changes only what a
-// refresh changes (last use, rotation, expiry; the claims and connector
+// refresh changes (last use, rotation, expiry, the successor seed; the claims and connector
 // data when the connector's refresh changed them): an UPDATE naming fewer
 // columns leaves the indexes on the others (family, session, and the
 // user's claims when unchanged) untouched, which is most of a rotation's
 // page writes.
 type rotationStmts struct {
-	// stmts[mask]: bit 0 sets claims, bit 1 connector_data.
-	stmts [4]*sql.Stmt
+	// stmts[mask]: bit 0 sets claims, bit 1 connector_data, bit 2
+	// successor_seed.
+	stmts [8]*sql.Stmt
 }
 
 func (r *rotationStmts) prepare(ctx context.Context, writer *sql.DB) error {
@@ -71,6 +72,9 @@ func (r *rotationStmts) prepare(ctx context.Context, writer *sql.DB) error {
 		}
 		if mask&2 != 0 {
 			q += ", connector_data = ?"
+		}
+		if mask&4 != 0 {
+			q += ", successor_seed = ?"
 		}
 		var err error
 		if r.stmts[mask], err = writer.PrepareContext(ctx, q+" WHERE id = ?"); err != nil {
@@ -112,6 +116,11 @@ func (r *rotationStmts) statement(k *kind[storage.RefreshToken], cur, upd storag
 	if !bytes.Equal(upd.ConnectorData, cur.ConnectorData) || (upd.ConnectorData == nil) != (cur.ConnectorData == nil) {
 		mask |= 2
 		args = append(args, blobValue(upd.ConnectorData))
+	}
+	// The first rotation records its successor's seed.
+	if !bytes.Equal(upd.SuccessorSeed, cur.SuccessorSeed) || (upd.SuccessorSeed == nil) != (cur.SuccessorSeed == nil) {
+		mask |= 4
+		args = append(args, blobValue(upd.SuccessorSeed))
 	}
 	return r.stmts[mask], append(args, cur.ID), nil
 }

@@ -46,6 +46,8 @@ func rotation(at time.Time) func(storage.RefreshToken) (storage.RefreshToken, er
 		}
 		r.RotatedAt, r.LastUsed, r.Expiry = at, at, at.Add(time.Hour)
 		r.Claims.Groups = append(r.Claims.Groups, "rotated")
+		// The grant records the seed of the successor on rotation.
+		r.SuccessorSeed = []byte{0x5e, 0xed}
 		return r, nil
 	}
 }
