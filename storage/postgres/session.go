@@ -73,11 +73,17 @@ func (s *Storage) DeleteSession(ctx context.Context, id string) error {
 
 // ListUserSessions returns the user's sessions, oldest first.
 func (s *Storage) ListUserSessions(ctx context.Context, connectorID, userID string) ([]storage.Session, error) {
+	out, err := s.querySessions(ctx, `SELECT `+sessionColumns+` FROM sessions
+WHERE connector_id = $1 AND user_id = $2 ORDER BY created_at, id`, connectorID, userID)
+	return out, wrapErr(ctx, "list sessions", err)
+}
+
+// querySessions runs a session query (retried as a whole) and scans every row.
+func (s *Storage) querySessions(ctx context.Context, query string, args ...any) ([]storage.Session, error) {
 	var out []storage.Session
 	err := retry(ctx, func() error {
 		out = nil
-		rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
-WHERE connector_id = $1 AND user_id = $2 ORDER BY created_at, id`, connectorID, userID)
+		rows, err := s.pool.Query(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -91,7 +97,7 @@ WHERE connector_id = $1 AND user_id = $2 ORDER BY created_at, id`, connectorID, 
 		}
 		return rows.Err()
 	})
-	return out, wrapErr(ctx, "list sessions", err)
+	return out, err
 }
 
 // DeleteUserSessions removes the user's sessions.
@@ -115,24 +121,8 @@ func (s *Storage) ListSessions(ctx context.Context, pageToken string, limit int)
 	if err := storage.CheckPageLimit(limit); err != nil {
 		return nil, "", err
 	}
-	var out []storage.Session
-	err := retry(ctx, func() error {
-		out = nil
-		// One more than asked says whether a next page exists.
-		rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > $1 ORDER BY id LIMIT $2`, pageToken, limit+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			ss, err := scanSession(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, ss)
-		}
-		return rows.Err()
-	})
+	// One more than asked says whether a next page exists.
+	out, err := s.querySessions(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > $1 ORDER BY id LIMIT $2`, pageToken, limit+1)
 	if err != nil {
 		return nil, "", wrapErr(ctx, "list all sessions", err)
 	}

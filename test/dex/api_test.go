@@ -10,6 +10,8 @@ import (
 	"golang.org/x/oauth2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/torii-idp/torii/internal/testlogin"
 )
 
 // apiFromDex creates a client and a user through Dex's gRPC API, logs that
@@ -44,7 +46,7 @@ func apiFromDex(t *testing.T, bins binaries, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := claimsOf(t, dexProvider.Verifier(&oidc.Config{ClientID: "api-app"}), idToken(t, tok))
+	want := testlogin.VerifyClaims(t, dexProvider.Verifier(&oidc.Config{ClientID: "api-app"}), testlogin.IDToken(t, tok))
 	dex.stop(t)
 
 	out := runTorii(t, bins, "import-dex", cfgPath, cfgPath)
@@ -52,8 +54,8 @@ func apiFromDex(t *testing.T, bins binaries, dir string) {
 	start(t, dir, "torii", bins.torii, "serve", cfgPath)
 	p := waitProvider(t, issuer)
 	oc.Endpoint = p.Endpoint()
-	next := refresh(t, oc, tok.RefreshToken)
-	if got := claimsOf(t, p.Verifier(&oidc.Config{ClientID: "api-app"}), idToken(t, next)); got.Subject != want.Subject || got.Email != "carol@example.com" {
+	next := testlogin.Refresh(t, oc, tok.RefreshToken)
+	if got := testlogin.VerifyClaims(t, p.Verifier(&oidc.Config{ClientID: "api-app"}), testlogin.IDToken(t, next)); got.Subject != want.Subject || got.Email != "carol@example.com" {
 		t.Fatalf("refreshed claims %+v, want %+v", got, want)
 	}
 	// The imported user logs in at torii through the imported client.

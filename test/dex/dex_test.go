@@ -2,7 +2,6 @@ package dextest
 
 import (
 	"context"
-	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/torii-idp/torii/internal/dexmigrate"
+	"github.com/torii-idp/torii/internal/testlogin"
 	"github.com/torii-idp/torii/internal/testpg"
 )
 
@@ -61,12 +61,12 @@ func TestImportDex(t *testing.T) {
 		torii := start(t, dir, "torii", bins.torii, "serve", toriiCfg)
 		p := waitProvider(t, ds.issuer)
 		v := p.Verifier(&oidc.Config{ClientID: clientID})
-		if got := claimsOf(t, v, ds.idToken); got.Subject != ds.claims.Subject {
+		if got := testlogin.VerifyClaims(t, v, ds.idToken); got.Subject != ds.claims.Subject {
 			t.Fatalf("Dex's ID token: sub %q, want %q", got.Subject, ds.claims.Subject)
 		}
 		ds.oc.Endpoint = p.Endpoint()
-		next := refresh(t, ds.oc, ds.tok.RefreshToken)
-		if got := claimsOf(t, v, idToken(t, next)); got.Subject != ds.claims.Subject || got.Email != aliceEmail || !slices.Equal(got.Groups, ds.claims.Groups) {
+		next := testlogin.Refresh(t, ds.oc, ds.tok.RefreshToken)
+		if got := testlogin.VerifyClaims(t, v, testlogin.IDToken(t, next)); got.Subject != ds.claims.Subject || got.Email != aliceEmail || !slices.Equal(got.Groups, ds.claims.Groups) {
 			t.Fatalf("refreshed claims %+v, want %+v", got, ds.claims)
 		}
 		// A restart does not read Dex again: the rotated Dex token stays
@@ -75,8 +75,8 @@ func TestImportDex(t *testing.T) {
 		start(t, dir, "torii-restart", bins.torii, "serve", toriiCfg)
 		waitProvider(t, ds.issuer)
 		time.Sleep(reuseWindow + 500*time.Millisecond)
-		refreshFails(t, ds.oc, ds.tok.RefreshToken, "the replayed Dex token after a restart")
-		refreshFails(t, ds.oc, next.RefreshToken, "the family's newest token after the replay")
+		testlogin.RefreshFails(t, ds.oc, ds.tok.RefreshToken, "the replayed Dex token after a restart")
+		testlogin.RefreshFails(t, ds.oc, next.RefreshToken, "the family's newest token after the replay")
 	})
 	t.Run("clients and passwords from Dex's API", func(t *testing.T) {
 		apiFromDex(t, bins, t.TempDir())
@@ -90,8 +90,8 @@ func TestImportDex(t *testing.T) {
 		start(t, dir, "torii", bins.torii, "serve", ds.cfgPath)
 		ds.oc.Endpoint = waitProvider(t, ds.issuer).Endpoint()
 		time.Sleep(reuseWindow + 500*time.Millisecond)
-		refreshFails(t, ds.oc, ds.previous, "Dex's previous token replayed at torii")
-		refreshFails(t, ds.oc, ds.tok.RefreshToken, "Dex's current token after the replay")
+		testlogin.RefreshFails(t, ds.oc, ds.previous, "Dex's previous token replayed at torii")
+		testlogin.RefreshFails(t, ds.oc, ds.tok.RefreshToken, "Dex's current token after the replay")
 	})
 }
 
@@ -101,7 +101,7 @@ type dexSession struct {
 	oc                    *oauth2.Config
 	tok                   *oauth2.Token
 	idToken               string
-	claims                idClaims
+	claims                testlogin.Claims
 	previous              string // the refresh token Dex rotated away, if any
 }
 
@@ -138,7 +138,7 @@ func loginAtDex(t *testing.T, bins binaries, dir string, storageBlock map[string
 	if err != nil || dexmigrate.RefreshTokenString(id, secret) != dexTok.RefreshToken {
 		t.Fatalf("Dex's refresh token %q does not round-trip (%q, %v)", dexTok.RefreshToken, id, err)
 	}
-	want := claimsOf(t, dexProvider.Verifier(&oidc.Config{ClientID: clientID}), dexIDToken)
+	want := testlogin.VerifyClaims(t, dexProvider.Verifier(&oidc.Config{ClientID: clientID}), dexIDToken)
 	if want.Email != aliceEmail || !slices.Equal(want.Groups, []string{"admins", "developers"}) {
 		t.Fatalf("Dex's ID token claims: %+v", want)
 	}
@@ -148,7 +148,7 @@ func loginAtDex(t *testing.T, bins binaries, dir string, storageBlock map[string
 		// and keeps the previous token as obsolete_token.
 		time.Sleep(reuseWindow + 500*time.Millisecond)
 		ds.previous = dexTok.RefreshToken
-		ds.tok = refresh(t, oc, dexTok.RefreshToken)
+		ds.tok = testlogin.Refresh(t, oc, dexTok.RefreshToken)
 		if ds.tok.RefreshToken == ds.previous {
 			t.Fatal("Dex did not rotate the refresh token")
 		}
@@ -186,13 +186,13 @@ func switchFromDex(t *testing.T, bins binaries, dir string, storageBlock map[str
 	oc.Endpoint = toriiProvider.Endpoint()
 
 	// (a) The ID token Dex issued verifies against torii's issuer.
-	if got := claimsOf(t, verifier, dexIDToken); got.Subject != want.Subject {
+	if got := testlogin.VerifyClaims(t, verifier, dexIDToken); got.Subject != want.Subject {
 		t.Fatalf("Dex's ID token verified with sub %q, want %q", got.Subject, want.Subject)
 	}
 
 	// (b) Dex's refresh token works at torii, for the same person.
-	first := refresh(t, oc, dexTok.RefreshToken)
-	got := claimsOf(t, verifier, idToken(t, first))
+	first := testlogin.Refresh(t, oc, dexTok.RefreshToken)
+	got := testlogin.VerifyClaims(t, verifier, testlogin.IDToken(t, first))
 	if got.Subject != want.Subject || got.Email != want.Email || !slices.Equal(got.Groups, want.Groups) {
 		t.Fatalf("torii's refreshed claims %+v, want Dex's %+v", got, want)
 	}
@@ -204,71 +204,24 @@ func switchFromDex(t *testing.T, bins binaries, dir string, storageBlock map[str
 	}
 
 	// (c) The next refresh rotates as usual.
-	second := refresh(t, oc, first.RefreshToken)
+	second := testlogin.Refresh(t, oc, first.RefreshToken)
 	if second.RefreshToken == "" || second.RefreshToken == first.RefreshToken {
 		t.Fatal("the second refresh did not rotate")
 	}
-	if c := claimsOf(t, verifier, idToken(t, second)); c.Subject != want.Subject {
+	if c := testlogin.VerifyClaims(t, verifier, testlogin.IDToken(t, second)); c.Subject != want.Subject {
 		t.Fatalf("second refresh: sub %q", c.Subject)
 	}
 
 	// (d) A replay of Dex's token (outside the reuse window) revokes the
 	// family: the newest token is dead too.
 	time.Sleep(reuseWindow + 500*time.Millisecond)
-	refreshFails(t, oc, dexTok.RefreshToken, "the replayed Dex token")
-	refreshFails(t, oc, second.RefreshToken, "the family's newest token after the replay")
+	testlogin.RefreshFails(t, oc, dexTok.RefreshToken, "the replayed Dex token")
+	testlogin.RefreshFails(t, oc, second.RefreshToken, "the family's newest token after the replay")
 
 	// A later import does not bring the revoked family back.
 	out = runTorii(t, bins, "import-dex", cfgPath, cfgPath)
 	mustContain(t, "import after revocation", out, "its torii family was revoked", "nothing changed")
-	refreshFails(t, oc, dexTok.RefreshToken, "Dex's token after a re-import")
-}
-
-type idClaims struct {
-	Subject string   `json:"sub"`
-	Email   string   `json:"email"`
-	Groups  []string `json:"groups"`
-	Nonce   string   `json:"nonce"`
-}
-
-func claimsOf(t *testing.T, v *oidc.IDTokenVerifier, raw string) idClaims {
-	t.Helper()
-	tok, err := v.Verify(t.Context(), raw)
-	if err != nil {
-		t.Fatalf("verify ID token: %v", err)
-	}
-	var c idClaims
-	if err := tok.Claims(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func idToken(t *testing.T, tok *oauth2.Token) string {
-	t.Helper()
-	raw, _ := tok.Extra("id_token").(string)
-	if raw == "" {
-		t.Fatal("no id_token in the refresh response")
-	}
-	return raw
-}
-
-func refresh(t *testing.T, oc *oauth2.Config, rt string) *oauth2.Token {
-	t.Helper()
-	tok, err := oc.TokenSource(t.Context(), &oauth2.Token{RefreshToken: rt}).Token()
-	if err != nil {
-		t.Fatalf("refresh at torii: %v", err)
-	}
-	return tok
-}
-
-func refreshFails(t *testing.T, oc *oauth2.Config, rt, what string) {
-	t.Helper()
-	_, err := oc.TokenSource(t.Context(), &oauth2.Token{RefreshToken: rt}).Token()
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
-		t.Fatalf("%s: want invalid_grant, got %v", what, err)
-	}
+	testlogin.RefreshFails(t, oc, dexTok.RefreshToken, "Dex's token after a re-import")
 }
 
 func mustContain(t *testing.T, step, out string, want ...string) {

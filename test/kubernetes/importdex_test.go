@@ -2,7 +2,6 @@ package kubernetes_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -93,7 +92,7 @@ func TestImportDexKubernetes(t *testing.T) {
 
 		out = runCmd(t, nil, toriiBin, "import-dex", ds.cfgPath, ds.cfgPath)
 		mustContain(t, "import after revocation", out, "its torii family was revoked", "nothing changed")
-		refreshFails(t, ds.oc, ds.tok.RefreshToken, "Dex's token after a re-import")
+		testlogin.RefreshFails(t, ds.oc, ds.tok.RefreshToken, "Dex's token after a re-import")
 		if d := diffVersions(before, admin.versions(t, ns, dexPlurals)); d != "" {
 			t.Fatalf("torii changed Dex's objects:\n%s", d)
 		}
@@ -118,7 +117,7 @@ func TestImportDexKubernetes(t *testing.T) {
 		torii.stop()
 		again := startProc(t, "torii-restart", env, toriiBin, "serve", ds.cfgPath)
 		waitIssuer(t, ds.issuer)
-		refreshFails(t, ds.oc, ds.tok.RefreshToken, "the replayed Dex token after a restart")
+		testlogin.RefreshFails(t, ds.oc, ds.tok.RefreshToken, "the replayed Dex token after a restart")
 		if strings.Contains(again.logs.String(), "imported Dex's storage") {
 			t.Fatal("the restart imported Dex's storage again")
 		}
@@ -134,19 +133,12 @@ type dexK8sSession struct {
 	oc                                                *oauth2.Config
 	tok                                               *oauth2.Token
 	idToken                                           string
-	claims                                            dexClaims
+	claims                                            testlogin.Claims
 	// With Dex's gRPC API: carol, a user created through it, logged in
 	// through a client created through it.
 	carolOC  *oauth2.Config
 	carolTok *oauth2.Token
-	carol    dexClaims
-}
-
-type dexClaims struct {
-	Subject string   `json:"sub"`
-	Email   string   `json:"email"`
-	Groups  []string `json:"groups"`
-	Nonce   string   `json:"nonce"`
+	carol    testlogin.Claims
 }
 
 // loginAtDex runs Dex on kubernetes storage in ns (kubeConfigFile with
@@ -203,7 +195,7 @@ func loginAtDex(t *testing.T, dexBin, ns string, withAPI bool) *dexK8sSession {
 	if err != nil || dexmigrate.RefreshTokenString(id, secret) != ds.tok.RefreshToken {
 		t.Fatalf("Dex's refresh token does not round-trip (%q, %v)", id, err)
 	}
-	ds.claims = verifyClaims(t, p.Verifier(&oidc.Config{ClientID: dexClientID}), ds.idToken)
+	ds.claims = testlogin.VerifyClaims(t, p.Verifier(&oidc.Config{ClientID: dexClientID}), ds.idToken)
 	if ds.claims.Email != dexUser || !slices.Equal(ds.claims.Groups, []string{"admins", "developers"}) {
 		t.Fatalf("Dex's ID token claims %+v", ds.claims)
 	}
@@ -239,7 +231,7 @@ func (ds *dexK8sSession) carolAtDex(t *testing.T, grpcAddr string, p *oidc.Provi
 	if err != nil {
 		t.Fatalf("carol at Dex: %v", err)
 	}
-	ds.carol = verifyClaims(t, p.Verifier(&oidc.Config{ClientID: "api-app"}), rawIDToken(t, ds.carolTok))
+	ds.carol = testlogin.VerifyClaims(t, p.Verifier(&oidc.Config{ClientID: "api-app"}), testlogin.IDToken(t, ds.carolTok))
 }
 
 // checkCarol: the client and user Dex kept in its objects work at torii:
@@ -251,15 +243,15 @@ func (ds *dexK8sSession) checkCarol(t *testing.T) {
 	oc := *ds.carolOC
 	oc.Endpoint = p.Endpoint()
 	v := p.Verifier(&oidc.Config{ClientID: "api-app"})
-	next := refreshAt(t, &oc, ds.carolTok.RefreshToken)
-	if got := verifyClaims(t, v, rawIDToken(t, next)); got.Subject != ds.carol.Subject || got.Email != "carol@example.com" {
+	next := testlogin.Refresh(t, &oc, ds.carolTok.RefreshToken)
+	if got := testlogin.VerifyClaims(t, v, testlogin.IDToken(t, next)); got.Subject != ds.carol.Subject || got.Email != "carol@example.com" {
 		t.Fatalf("carol's refreshed claims %+v, want %+v", got, ds.carol)
 	}
 	tok, err := oc.Exchange(t.Context(), testlogin.Login(t, &oc, "carol@example.com", "password", "n-carol-2"))
 	if err != nil {
 		t.Fatalf("carol's login at torii through the imported client: %v", err)
 	}
-	if got := verifyClaims(t, v, rawIDToken(t, tok)); got.Subject != ds.carol.Subject {
+	if got := testlogin.VerifyClaims(t, v, testlogin.IDToken(t, tok)); got.Subject != ds.carol.Subject {
 		t.Fatalf("carol at torii: sub %q, want %q", got.Subject, ds.carol.Subject)
 	}
 }
@@ -315,12 +307,12 @@ func (ds *dexK8sSession) checkSwitch(t *testing.T) {
 	oc.Endpoint = p.Endpoint()
 	ds.oc = &oc
 	// (a) Dex's ID token verifies against torii's issuer.
-	if got := verifyClaims(t, v, ds.idToken); got.Subject != ds.claims.Subject {
+	if got := testlogin.VerifyClaims(t, v, ds.idToken); got.Subject != ds.claims.Subject {
 		t.Fatalf("Dex's ID token verified with sub %q, want %q", got.Subject, ds.claims.Subject)
 	}
 	// (b) Dex's refresh token works at torii, for the same person.
-	first := refreshAt(t, ds.oc, ds.tok.RefreshToken)
-	got := verifyClaims(t, v, rawIDToken(t, first))
+	first := testlogin.Refresh(t, ds.oc, ds.tok.RefreshToken)
+	got := testlogin.VerifyClaims(t, v, testlogin.IDToken(t, first))
 	if got.Subject != ds.claims.Subject || got.Email != ds.claims.Email || !slices.Equal(got.Groups, ds.claims.Groups) || got.Nonce != ds.claims.Nonce {
 		t.Fatalf("torii's refreshed claims %+v, want Dex's %+v", got, ds.claims)
 	}
@@ -328,58 +320,18 @@ func (ds *dexK8sSession) checkSwitch(t *testing.T) {
 		t.Fatal("torii did not rotate Dex's refresh token")
 	}
 	// (c) The next refresh rotates as usual.
-	second := refreshAt(t, ds.oc, first.RefreshToken)
+	second := testlogin.Refresh(t, ds.oc, first.RefreshToken)
 	if second.RefreshToken == "" || second.RefreshToken == first.RefreshToken {
 		t.Fatal("the second refresh did not rotate")
 	}
-	if c := verifyClaims(t, v, rawIDToken(t, second)); c.Subject != ds.claims.Subject {
+	if c := testlogin.VerifyClaims(t, v, testlogin.IDToken(t, second)); c.Subject != ds.claims.Subject {
 		t.Fatalf("second refresh: sub %q", c.Subject)
 	}
 	// (d) A replay of Dex's token (past the reuse window) revokes the
 	// family: the newest token is dead too.
 	time.Sleep(dexReuse + 500*time.Millisecond)
-	refreshFails(t, ds.oc, ds.tok.RefreshToken, "the replayed Dex token")
-	refreshFails(t, ds.oc, second.RefreshToken, "the family's newest token after the replay")
-}
-
-func verifyClaims(t *testing.T, v *oidc.IDTokenVerifier, raw string) dexClaims {
-	t.Helper()
-	tok, err := v.Verify(t.Context(), raw)
-	if err != nil {
-		t.Fatalf("verify ID token: %v", err)
-	}
-	var c dexClaims
-	if err := tok.Claims(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func rawIDToken(t *testing.T, tok *oauth2.Token) string {
-	t.Helper()
-	raw, _ := tok.Extra("id_token").(string)
-	if raw == "" {
-		t.Fatal("no id_token in the refresh response")
-	}
-	return raw
-}
-
-func refreshAt(t *testing.T, oc *oauth2.Config, rt string) *oauth2.Token {
-	t.Helper()
-	tok, err := oc.TokenSource(t.Context(), &oauth2.Token{RefreshToken: rt}).Token()
-	if err != nil {
-		t.Fatalf("refresh at torii: %v", err)
-	}
-	return tok
-}
-
-func refreshFails(t *testing.T, oc *oauth2.Config, rt, what string) {
-	t.Helper()
-	_, err := oc.TokenSource(t.Context(), &oauth2.Token{RefreshToken: rt}).Token()
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
-		t.Fatalf("%s: want invalid_grant, got %v", what, err)
-	}
+	testlogin.RefreshFails(t, ds.oc, ds.tok.RefreshToken, "the replayed Dex token")
+	testlogin.RefreshFails(t, ds.oc, second.RefreshToken, "the family's newest token after the replay")
 }
 
 // waitIssuer waits (bounded) for the issuer's discovery document.
