@@ -168,7 +168,7 @@ func (h *accountHandler) end(w http.ResponseWriter, r *http.Request) {
 			if !usergrants.SameShortID(s.ID, id) {
 				continue
 			}
-			if err := h.ender.end(ctx, s, BuiltinClientID); err != nil {
+			if _, err := h.ender.end(ctx, s, BuiltinClientID); err != nil {
 				h.login.storageError(w, r, err)
 				return
 			}

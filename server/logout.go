@@ -147,7 +147,7 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, ss := range end {
-		if err := h.ender.end(ctx, ss, lr.clientID); err != nil {
+		if _, err := h.ender.end(ctx, ss, lr.clientID); err != nil {
 			h.storageError(w, r, err)
 			return
 		}

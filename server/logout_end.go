@@ -36,19 +36,19 @@ type sessionEnder struct {
 }
 
 // end ends ss; a session already gone is not an error (another replica or
-// request ended it, and queued its notices).
-func (e *sessionEnder) end(ctx context.Context, ss storage.Session, clientID string) error {
+// request ended it, and queued its notices): ended is false then.
+func (e *sessionEnder) end(ctx context.Context, ss storage.Session, clientID string) (ended bool, err error) {
 	now := e.now()
 	ended, revoked, err := usergrants.EndSession(ctx, e.store, ss, now.Add(e.revokeFor))
 	if err != nil || !ended {
-		return err
+		return false, err
 	}
 	sub := subject.Encode(ss.Claims.UserID, ss.ConnectorID)
 	queued := 0
 	for _, id := range ss.Clients {
 		c, ok, err := e.clients.get(ctx, id)
 		if err != nil {
-			return err
+			return true, err
 		}
 		if !ok || c.BackchannelLogoutURI == "" {
 			continue
@@ -58,7 +58,7 @@ func (e *sessionEnder) end(ctx context.Context, ss storage.Session, clientID str
 			CreatedAt: now, NextAttempt: now, Expiry: now.Add(e.retryFor),
 		}
 		if err := e.store.CreateLogoutDelivery(ctx, d); err != nil {
-			return err
+			return true, err
 		}
 		queued++
 	}
@@ -69,7 +69,7 @@ func (e *sessionEnder) end(ctx context.Context, ss storage.Session, clientID str
 	e.audit.Log(ctx, audit.Record{Event: audit.Logout, Subject: sub, ConnectorID: ss.ConnectorID, ClientID: clientID,
 		Detail: fmt.Sprintf("back-channel notices: %d, refresh families revoked: %d", queued, revoked)})
 	e.log.InfoContext(ctx, "session ended", "connector", ss.ConnectorID, "backchannel", queued, "revoked_families", revoked)
-	return nil
+	return true, nil
 }
 
 // validLogoutURIs checks a client's postLogoutRedirectURIs and

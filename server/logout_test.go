@@ -590,3 +590,35 @@ func TestLogoutStoredClient(t *testing.T) {
 		t.Errorf("stored client, another client's URI: %d; want 400", p.status)
 	}
 }
+
+// TestEndSessionSendsBackchannel: a session ended through Server.EndSession
+// (the admin API's TerminateSessionsByUser and DeleteAuthSession) is ended as
+// a logout is: the browser is signed out and the client gets its Logout Token.
+func TestEndSessionSendsBackchannel(t *testing.T) {
+	ra := newReceiver(t, confidentialID)
+	e := newEnv(t, withSessions(), withLogout(map[string]string{confidentialID: ra.srv.URL}))
+	ra.e = e
+	b := e.browser()
+	_, claims := e.login(b, e.oauth2Config())
+	ss, _, err := e.store.ListSessions(t.Context(), "", 10)
+	if err != nil || len(ss) != 1 {
+		t.Fatalf("sessions after one login: %v %v", ss, err)
+	}
+	ended, err := e.torii.EndSession(t.Context(), ss[0])
+	if err != nil || !ended {
+		t.Fatalf("EndSession = %v, %v; want ended", ended, err)
+	}
+	waitFor(t, "the back-channel delivery", func() bool { return len(ra.received()) == 1 })
+	if got := ra.received()[0]; got["sid"] != claims["sid"] || got["sub"] != claims["sub"] {
+		t.Errorf("logout token names sid %v sub %v; want %v %v", got["sid"], got["sub"], claims["sid"], claims["sub"])
+	}
+	if b.signedIn(e.oauth2Config()) {
+		t.Error("the browser is still signed in after its session was ended")
+	}
+	if ended, err := e.torii.EndSession(t.Context(), ss[0]); err != nil || ended {
+		t.Errorf("ending it again = %v, %v; want not ended, no error", ended, err)
+	}
+	if n := len(ra.received()); n != 1 {
+		t.Errorf("%d deliveries; want 1", n)
+	}
+}

@@ -13,7 +13,7 @@ import (
 // newRouter builds every handler and lists every route. It runs at start
 // and again on each config reload; what must outlive a reload (signing
 // keys, throttle counts, metrics) comes in sh.
-func newRouter(c Config, sh *shared) (http.Handler, error) {
+func newRouter(c Config, sh *shared) (http.Handler, *sessionEnder, error) {
 	iss, sig, logins := sh.iss, sh.sig, newLogins(c)
 	dynamic := c.DynamicClients
 	if dynamic == nil {
@@ -29,11 +29,11 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 	}
 	site, err := web.Load(c.Web.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("frontend.dir: %w", err)
+		return nil, nil, fmt.Errorf("frontend.dir: %w", err)
 	}
 	pg, err := newPages(c.Web, site, iss, c.Logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ips := ipResolver{header: c.ClientIP.Header, trusted: c.ClientIP.TrustedProxies}
 	m := &minter{issuer: iss, signer: sig, ttl: c.Expiry.IDTokens, now: c.Now, clients: clients, audit: c.Audit}
@@ -62,7 +62,7 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 
 	disc, err := newCachedDocument(discoveryDocument(iss, sig.Algorithms(), grantNames, c.PKCEMethods), "public, max-age=3600")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	flow := &authFlow{
 		issuer: iss, store: c.Storage, clients: clients, connectors: c.Connectors, byID: byID,
@@ -158,7 +158,7 @@ func newRouter(c Config, sh *shared) (http.Handler, error) {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		w.Write([]byte("method not allowed\n"))
 	})).ServeHTTP)
-	return r, nil
+	return r, ender, nil
 }
 
 func noContent(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }

@@ -48,6 +48,7 @@ type shared struct {
 // while they run, so retiring a generation waits for them.
 type generation struct {
 	handler http.Handler
+	ender   *sessionEnder
 	mu      sync.RWMutex
 	retired bool
 }
@@ -87,7 +88,7 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	}
 	s := &Server{done: make(chan struct{}), cfg: c}
 	s.sh = &shared{iss: iss, sig: sig, draining: &s.draining, backchannel: newBackchannel(c, sig, iss)}
-	r, err := newRouter(c, s.sh)
+	r, ender, err := newRouter(c, s.sh)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +97,7 @@ func New(ctx context.Context, c Config) (*Server, error) {
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	s.gen.Store(&generation{handler: r})
+	s.gen.Store(&generation{handler: r, ender: ender})
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -158,11 +159,11 @@ func (s *Server) Reload(ctx context.Context, c Config) error {
 	c.Expiry.SigningKeys, c.Expiry.IDTokens = old.Expiry.SigningKeys, old.Expiry.IDTokens
 	c.Metrics, c.Audit, c.Now = old.Metrics, old.Audit, old.Now
 	sh := s.sh
-	r, err := newRouter(c, sh)
+	r, ender, err := newRouter(c, sh)
 	if err != nil {
 		return err
 	}
-	prev := s.gen.Swap(&generation{handler: r})
+	prev := s.gen.Swap(&generation{handler: r, ender: ender})
 	s.sh, s.cfg = sh, c
 	retired := make(chan struct{})
 	go func() {
@@ -177,6 +178,15 @@ func (s *Server) Reload(ctx context.Context, c Config) error {
 		c.Logger.Warn("config reload: requests of the previous config still running", "err", ctx.Err())
 	}
 	return nil
+}
+
+// EndSession ends a browser session exactly as a logout does: its row,
+// the refresh families issued from it without offline_access, and a
+// back-channel logout notice to each client it was used for. ended is
+// false when the session was already gone. The admin API ends sessions
+// through it.
+func (s *Server) EndSession(ctx context.Context, ss storage.Session) (ended bool, err error) {
+	return s.gen.Load().ender.end(ctx, ss, "")
 }
 
 // Drain turns readiness to 503 and asks keep-alive clients to reconnect, so

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -29,8 +30,9 @@ type adminListener struct {
 }
 
 // startAdminAPI serves Dex's gRPC API on grpc.addr, when set. h is the
-// HTTP server (for GetDiscovery).
-func (c *Config) startAdminAPI(store storage.Storage, h http.Handler, connectorIDs func() []string, logger *slog.Logger, auditLog *audit.Logger) (*adminListener, error) {
+// HTTP server (for GetDiscovery); endSession ends a session as a logout
+// does (server.Server.EndSession; nil: without back-channel notices).
+func (c *Config) startAdminAPI(store storage.Storage, h http.Handler, endSession func(context.Context, storage.Session) (bool, error), connectorIDs func() []string, logger *slog.Logger, auditLog *audit.Logger) (*adminListener, error) {
 	g := c.GRPC
 	if g.Addr == "" {
 		return &adminListener{}, nil
@@ -50,7 +52,7 @@ func (c *Config) startAdminAPI(store storage.Storage, h http.Handler, connectorI
 	srv := grpc.NewServer(opts...)
 	svc := adminapi.New(adminapi.Config{
 		Storage: store, ConnectorIDs: connectorIDs, StaticClients: c.Clients, StaticPasswords: c.staticPasswords(),
-		Issuer: c.Issuer, Handler: h, Version: versionString(), RevokeFor: c.idTokenLifetime(),
+		Issuer: c.Issuer, Handler: h, Version: versionString(), RevokeFor: c.idTokenLifetime(), EndSession: endSession,
 		Logger: logger.With("component", "adminapi"), Audit: auditLog,
 	})
 	svc.Register(srv)

@@ -29,7 +29,7 @@ func TestAdminAPIStartupLog(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			c := &Config{Issuer: "http://127.0.0.1:5556/dex", GRPC: tt.grpc}
-			a, err := c.startAdminAPI(memory.New(), http.NotFoundHandler(), nil, slog.New(slog.NewTextHandler(&buf, nil)), nil)
+			a, err := c.startAdminAPI(memory.New(), http.NotFoundHandler(), nil, nil, slog.New(slog.NewTextHandler(&buf, nil)), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,7 +41,7 @@ func TestAdminAPIStartupLog(t *testing.T) {
 	}
 	t.Run("a bad client CA file is an error", func(t *testing.T) {
 		c := &Config{GRPC: GRPCConfig{Addr: "127.0.0.1:0", TLSCert: cert, TLSKey: key, TLSClientCA: cert + ".missing"}}
-		if _, err := c.startAdminAPI(memory.New(), http.NotFoundHandler(), nil, slog.New(slog.DiscardHandler), nil); err == nil ||
+		if _, err := c.startAdminAPI(memory.New(), http.NotFoundHandler(), nil, nil, slog.New(slog.DiscardHandler), nil); err == nil ||
 			!strings.Contains(err.Error(), "grpc.tlsClientCA") {
 			t.Errorf("missing CA file: %v", err)
 		}

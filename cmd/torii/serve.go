@@ -138,7 +138,7 @@ func serve(ctx context.Context, c *Config, o serveOptions) error {
 	defer func() { closeConnectors(rl.current(), logger) }()
 	defer srv.Close()
 
-	admin, err := c.startAdminAPI(store, srv, rl.connectorIDs, logger, auditLog)
+	admin, err := c.startAdminAPI(store, srv, srv.EndSession, rl.connectorIDs, logger, auditLog)
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,11 @@ type Config struct {
 	// RevokeFor is how long a revoked grant is remembered so that access
 	// tokens it issued are refused (the ID token lifetime).
 	RevokeFor time.Duration
-	Logger    *slog.Logger
+	// EndSession ends a session as a logout does, back-channel logout
+	// notices included (server.Server.EndSession). nil: the session and its
+	// families are ended (usergrants.EndSession) but no notice is sent.
+	EndSession func(ctx context.Context, s storage.Session) (ended bool, err error)
+	Logger     *slog.Logger
 	// Audit records every change as an admin_change event (nil: none).
 	Audit *audit.Logger
 	Now   func() time.Time

@@ -93,13 +93,20 @@ func (s *Service) liveSessions(ctx context.Context, conn, userID string) ([]stor
 	return ss, nil
 }
 
-// endSessions ends each session as a logout does (usergrants.EndSession)
-// and counts the ones it ended (one ended meanwhile is not counted).
+// endSessions ends each session as a logout does (Config.EndSession) and
+// counts the ones it ended (one ended meanwhile is not counted).
 func (s *Service) endSessions(ctx context.Context, ss []storage.Session) (int64, error) {
 	var n int64
-	until := s.c.Now().Add(s.c.RevokeFor)
+	end := s.c.EndSession
+	if end == nil {
+		until := s.c.Now().Add(s.c.RevokeFor)
+		end = func(ctx context.Context, x storage.Session) (bool, error) {
+			ended, _, err := usergrants.EndSession(ctx, s.c.Storage, x, until)
+			return ended, err
+		}
+	}
 	for _, x := range ss {
-		ended, _, err := usergrants.EndSession(ctx, s.c.Storage, x, until)
+		ended, err := end(ctx, x)
 		if ended {
 			n++
 		}
