@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -84,6 +85,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Sleep waits d or until ctx is done, whichever is first, and returns
+	// ctx's error in the latter case; nil means a timer. It paces the
+	// refresh grant's wait for storage to come back after a write of
+	// unknown outcome (tests make it instant).
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	// Metrics records Prometheus metrics (nil: none). Build it once with
 	// NewMetrics and pass the same one to every Reload.

@@ -24,6 +24,7 @@ type refreshGrant struct {
 	refresh    *refreshIssuer
 	connectors map[string]Connector
 	now        func() time.Time
+	sleep      func(context.Context, time.Duration) error // Config.Sleep
 	revokeFor  time.Duration
 	log        *slog.Logger
 	metrics    *Metrics
@@ -37,11 +38,16 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 	if raw == "" {
 		return nil, oauth2.InvalidRequest("refresh_token is required")
 	}
-	resp, err := g.refreshOnce(ctx, r, client, raw)
+	// Both attempts judge the token at the time the request arrived: one
+	// that waited for storage to come back (refresh_resolve.go) and then
+	// found the token rotated by a concurrent request is as concurrent as
+	// it was on arrival.
+	now := g.now()
+	resp, err := g.refreshOnce(ctx, r, client, raw, now)
 	if errors.Is(err, errRotatedMeanwhile) {
 		// Once more: the token is rotated now, and its successor, unused
 		// yet, is this request's answer too.
-		resp, err = g.refreshOnce(ctx, r, client, raw)
+		resp, err = g.refreshOnce(ctx, r, client, raw, now)
 	}
 	if errors.Is(err, errRotatedMeanwhile) {
 		return nil, oauth2.TemporarilyUnavailable("the refresh token is being used by another request; try again")
@@ -49,9 +55,8 @@ func (g *refreshGrant) handle(ctx context.Context, r *http.Request, client Clien
 	return resp, err
 }
 
-func (g *refreshGrant) refreshOnce(ctx context.Context, r *http.Request, client Client, raw string) (*oauth2.TokenResponse, error) {
+func (g *refreshGrant) refreshOnce(ctx context.Context, r *http.Request, client Client, raw string, now time.Time) (*oauth2.TokenResponse, error) {
 	id := hashToken(raw)
-	now := g.now()
 	tok, err := g.store.GetRefresh(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, oauth2.InvalidGrant("the refresh token is invalid or has been revoked")
@@ -60,8 +65,9 @@ func (g *refreshGrant) refreshOnce(ctx context.Context, r *http.Request, client 
 		return nil, err
 	}
 	rotate := !g.refresh.policy.DisableRotation
-	// A rotated token whose successor was never used: the client most
-	// likely lost the answer that carried it (refresh_successor.go).
+	// A token rotated inside the reuse interval whose successor was never
+	// used: a retry or a race, answered with that successor
+	// (refresh_successor.go).
 	var resend string
 	cur := tok
 	if rotate && tok.ClientID == client.ID {
@@ -107,7 +113,8 @@ func (g *refreshGrant) refreshOnce(ctx context.Context, r *http.Request, client 
 	}
 	if resend != "" {
 		// Nothing is written: the successor stays unused, so the old token
-		// keeps getting it until the window ends or the successor is used.
+		// keeps getting it until the reuse interval ends or the successor
+		// is used.
 		resp.RefreshToken = resend
 		g.log.InfoContext(ctx, "rotated refresh token presented again before its successor was used; the same successor is sent",
 			"client_id", client.ID, "connector_id", cur.ConnectorID)
@@ -116,7 +123,7 @@ func (g *refreshGrant) refreshOnce(ctx context.Context, r *http.Request, client 
 		return resp, nil
 	}
 	// The first rotation of a token derives its successor from a new seed
-	// (so a lost answer can be sent again); a token already rotated, used
+	// (so a lost answer can be resolved); a token already rotated, used
 	// again inside the reuse interval once its successor was used, gets a
 	// sibling of random value as before.
 	first := tok.RotatedAt.IsZero()
@@ -163,6 +170,11 @@ func (g *refreshGrant) refreshOnce(ctx context.Context, r *http.Request, client 
 			resp.RefreshToken, next = g.refresh.build(p, full, data, tok.FamilyCreatedAt)
 		}
 		err = storage.RotateRefresh(ctx, g.store, id, next, update)
+		if err != nil && first && storage.OutcomeUnknown(ctx, err) {
+			// The write may be stored though its answer was lost: find
+			// out before answering (refresh_resolve.go).
+			err = g.resolveLost(ctx, lostRotation{id: id, next: next, seed: seed, update: update, client: client}, err)
+		}
 		if err != nil {
 			resp.RefreshToken = ""
 		}
@@ -176,9 +188,6 @@ func (g *refreshGrant) refreshOnce(ctx context.Context, r *http.Request, client 
 		return nil, err
 	}
 	if err != nil {
-		// An error here may hide a rotation that was stored (a connection
-		// lost after COMMIT): storage reports it as unavailable (503), and
-		// the client's retry with the same token gets the stored successor.
 		return g.fail(ctx, tok, now, err)
 	}
 	if rotate {

@@ -12,26 +12,22 @@ import (
 	"github.com/torii-idp/torii/storage"
 )
 
-// A refresh whose rotation is stored but whose response never reaches the
-// client (the database connection drops after COMMIT, a proxy times out)
-// leaves the client with the old token only. It presents it again, often
-// after the reuse interval when it waited out an outage, and without more
-// that would be a replay that revokes the family. So the first rotation of
-// a token stores a random seed, and the successor's value is derived from
-// the seed and the old token's value: a client presenting the old token
-// again, within RefreshResendWindow and before the successor was ever
-// used, gets the same successor back. No second branch is created, so a
-// thief who presents an old token in that window shares the legitimate
-// client's successor, and whichever of them uses it second revokes the
-// family, as a replay does. The value needs both halves: the seed (only
-// in storage) and the old token (only with the client; storage keeps its
-// hash), so neither a copy of the database nor an old token alone yields
-// a current token.
-
-// RefreshResendWindow is how long after a rotation an unused successor
-// is handed out again for the old token: long enough for a client to wait
-// out a database restart or failover and retry.
-const RefreshResendWindow = 5 * time.Minute
+// The first rotation of a token stores a random seed, and the successor's
+// value is derived from the seed and the old token's value. Two things
+// follow. A request whose rotation write failed of unknown outcome (the
+// database connection dropped after COMMIT was sent) can tell, once
+// storage answers again, whether its own write is the one stored (the
+// seed is its own) and then answer with the successor it computed
+// (refresh_resolve.go). And the old token presented again inside the
+// reuse interval, before its successor was used, gets that same successor
+// rather than a second branch of the family, as Dex answers a retry with
+// the current token. Outside the reuse interval the old token is a
+// replay, successor used or not: the grace window is the reuse interval
+// and nothing longer, so a stolen just-rotated token does not share the
+// victim's successor after it. The value needs both halves: the seed
+// (only in storage) and the old token (only with the client; storage
+// keeps its hash), so neither a copy of the database nor an old token
+// alone yields a current token.
 
 // errRotatedMeanwhile: a concurrent request rotated the token between the
 // read and the locked update; the refresh starts again and, the token
@@ -53,16 +49,12 @@ func successorValue(raw string, seed []byte) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// resendWindow is RefreshResendWindow, or the reuse interval if longer.
-func (g *refreshGrant) resendWindow() time.Duration {
-	return max(RefreshResendWindow, g.refresh.policy.ReuseInterval)
-}
-
 // unusedSuccessor returns the successor of the rotated token tok (whose
-// value is raw) when it may be handed out again: the rotation is recent
-// and the successor, of the same family, has never been used.
+// value is raw) when it may be handed out again: the rotation is inside
+// the reuse interval and the successor, of the same family, has never
+// been used.
 func (g *refreshGrant) unusedSuccessor(ctx context.Context, raw string, tok storage.RefreshToken, now time.Time) (string, storage.RefreshToken, bool, error) {
-	if tok.RotatedAt.IsZero() || len(tok.SuccessorSeed) == 0 || now.Sub(tok.RotatedAt) > g.resendWindow() {
+	if tok.RotatedAt.IsZero() || len(tok.SuccessorSeed) == 0 || now.Sub(tok.RotatedAt) > g.refresh.policy.ReuseInterval {
 		return "", storage.RefreshToken{}, false, nil
 	}
 	v := successorValue(raw, tok.SuccessorSeed)

@@ -41,7 +41,7 @@ func newRouter(c Config, sh *shared) (http.Handler, *sessionEnder, error) {
 	canRefresh := func(id string) bool { cn, ok := byID[id]; return ok && cn.Refresh != nil }
 
 	cg := &codeGrant{store: c.Storage, minter: m, refresh: ri, canRefresh: canRefresh, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger, metrics: c.Metrics, audit: c.Audit}
-	rg := &refreshGrant{store: c.Storage, minter: m, refresh: ri, connectors: byID, now: c.Now, revokeFor: c.Expiry.IDTokens, log: c.Logger, metrics: c.Metrics, audit: c.Audit}
+	rg := &refreshGrant{store: c.Storage, minter: m, refresh: ri, connectors: byID, now: c.Now, sleep: c.Sleep, revokeFor: c.Expiry.IDTokens, log: c.Logger, metrics: c.Metrics, audit: c.Audit}
 	grants := map[string]grant{
 		grantAuthorizationCode: cg,
 		grantRefreshToken:      rg,

@@ -296,6 +296,9 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Sleep == nil {
+		c.Sleep = sleep
+	}
 	if c.SigningAlgorithm == "" {
 		c.SigningAlgorithm = "RS256"
 	}

@@ -33,7 +33,7 @@ func RotateRefresh(ctx context.Context, s Storage, id string, next RefreshToken,
 		return err
 	}
 	err := s.UpdateRefresh(ctx, id, update)
-	if err != nil && !outcomeUnknown(ctx, err) {
+	if err != nil && !OutcomeUnknown(ctx, err) {
 		// If this delete fails too, the row stays until GC removes it at
 		// its expiry, unreachable: its token was never handed out and only
 		// its hash is stored. The update's error is what the caller needs.
@@ -42,12 +42,15 @@ func RotateRefresh(ctx context.Context, s Storage, id string, next RefreshToken,
 	return err
 }
 
-// outcomeUnknown reports whether a failed write may have been applied all
-// the same (the answer was lost with the connection, the caller gave up
-// waiting). next then stays: if the rotation did happen, the client's
-// retry with the old token is answered with it; if it did not, the row is
-// unreachable and GC removes it at its expiry.
-func outcomeUnknown(ctx context.Context, err error) bool {
+// OutcomeUnknown reports whether a failed write may have been applied all
+// the same: the backend could not be reached or went away mid-request
+// (ErrUnavailable: the connection dropped after COMMIT was sent, say), or
+// the caller stopped waiting (a done ctx). Only reading the row again,
+// once the backend answers, tells. Here next then stays: if the rotation
+// did happen, the old token's successor exists; if it did not, the row is
+// unreachable (its value was never handed out) and GC removes it at its
+// expiry, unless the refresh grant, retrying, deletes it first.
+func OutcomeUnknown(ctx context.Context, err error) bool {
 	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, context.Canceled) || ctx.Err() != nil
 }
