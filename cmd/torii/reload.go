@@ -73,6 +73,7 @@ func (r *reloader) watch(hup <-chan os.Signal, watch bool) func(ctx context.Cont
 	}
 	var events <-chan fsnotify.Event
 	var poll <-chan time.Time
+	names := configNames(r.path)
 	var cleanup []func()
 	if watch {
 		// The directory, not the file: an editor's rename and a ConfigMap
@@ -97,11 +98,32 @@ func (r *reloader) watch(hup <-chan os.Signal, watch bool) func(ctx context.Cont
 				f()
 			}
 		}()
-		r.loop(ctx, hup, events, poll)
+		r.loop(ctx, hup, events, names, poll)
 	}
 }
 
-func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal, events <-chan fsnotify.Event, poll <-chan time.Time) {
+// configNames is what, in the config file's directory, can change the
+// config: the file's own name, the file it links to when that lies in the
+// same directory, and the kubelet's ..data and ..<version> entries.
+// Everything else there (a SQLite database and its WAL, written on every
+// token request, when it lives beside the config) is not a change: its
+// events would keep resetting the settle timer, so that a busy server
+// never reloaded, and wake the loop thousands of times a second.
+func configNames(path string) func(event string) bool {
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	target := ""
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		if rd, err := filepath.EvalSymlinks(dir); err == nil && filepath.Dir(t) == rd {
+			target = filepath.Base(t)
+		}
+	}
+	return func(event string) bool {
+		b := filepath.Base(event)
+		return b == base || (target != "" && b == target) || strings.HasPrefix(b, "..")
+	}
+}
+
+func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal, events <-chan fsnotify.Event, concerns func(string) bool, poll <-chan time.Time) {
 	settle := time.NewTimer(time.Hour)
 	settle.Stop()
 	defer settle.Stop()
@@ -112,8 +134,10 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal, events <-chan
 		case <-hup:
 			r.logger.Info("SIGHUP: reloading the config", "file", r.path)
 			r.reload(ctx, true)
-		case <-events:
-			settle.Reset(reloadSettle)
+		case e := <-events:
+			if concerns(e.Name) {
+				settle.Reset(reloadSettle)
+			}
 		case <-settle.C:
 			r.reload(ctx, false)
 		case <-poll:
