@@ -85,3 +85,29 @@ func TestGroupSemantics(t *testing.T) {
 		t.Errorf("GroupStats = %d groups, %d writes; want 1, 2", groups, writes)
 	}
 }
+
+// TestWriterCheckpointInterval: the writer, which runs the automatic
+// checkpoints, has the longer interval, and the file is in WAL mode with
+// synchronous NORMAL (the durability TestKillNineKeepsAcknowledged checks).
+func TestWriterCheckpointInterval(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "torii.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var pages, sync int
+	var mode string
+	if err := s.writer.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.writer.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.writer.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if pages != walCheckpointPages || sync != 1 || mode != "wal" {
+		t.Errorf("writer: wal_autocheckpoint %d, synchronous %d, journal_mode %s; want %d, 1 (NORMAL), wal", pages, sync, mode, walCheckpointPages)
+	}
+}

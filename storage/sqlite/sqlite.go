@@ -38,6 +38,9 @@ var _ storage.Storage = (*Storage)(nil)
 // before giving up with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
+// walCheckpointPages is the writer's wal_autocheckpoint (see Open).
+const walCheckpointPages = 8000
+
 // Storage is the SQLite backend. Create it with Open.
 type Storage struct {
 	writer *sql.DB // exactly one connection, immediate transactions
@@ -74,7 +77,16 @@ func Open(ctx context.Context, file string, logger *slog.Logger) (*Storage, erro
 
 	common := "?_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
 		"&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-	writer, err := sql.Open("sqlite", file+common+"&_txlock=immediate")
+	// The writer checkpoints (it is the connection that commits) every
+	// walCheckpointPages frames instead of SQLite's 1,000: a rotation
+	// writes the same hot pages (the table's last leaf, the expiry and
+	// user index leaves) in commit after commit, and a checkpoint copies
+	// each page once however many frames hold it, so fewer checkpoints
+	// copy and fsync less per write. Durability is unchanged (a commit is
+	// in the WAL before it is acknowledged either way); the WAL file grows
+	// to about walCheckpointPages pages (32 MB with 4 KB pages) and stays
+	// that size, and a restart after a crash replays up to that much.
+	writer, err := sql.Open("sqlite", file+common+"&_pragma=wal_autocheckpoint("+strconv.Itoa(walCheckpointPages)+")&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", file, err)
 	}
