@@ -282,9 +282,20 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp, tpSessions *to
 	// The account page, reached from the home page's log-in button: the
 	// kubeconfig page's login holds for it (one page login for torii's
 	// pages; where there is none, reachAccount goes through the login).
-	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/"), chromedp.WaitVisible(`#login`), chromedp.Click(`#login`, chromedp.ByQuery),
-		chromedp.WaitVisible(`h1`)); err != nil {
-		t.Fatal(err)
+	// The button is a plain link: its target is checked, then followed by a
+	// navigation of its own. (A click racing the home page's load once hung
+	// this walk until its deadline on a loaded machine.)
+	var href string
+	var ok bool
+	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/"), chromedp.WaitVisible(`#login`, chromedp.ByQuery),
+		chromedp.AttributeValue(`#login`, "href", &href, &ok, chromedp.ByQuery)); err != nil {
+		t.Fatalf("home page: %v", err)
+	}
+	if want := tp.Issuer + "/account"; !ok || (href != want && href != strings.TrimPrefix(want, originOf(tp.Issuer))) {
+		t.Errorf("home page's log-in button leads to %q; want %s", href, want)
+	}
+	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/account"), chromedp.WaitVisible(`h1`, chromedp.ByQuery)); err != nil {
+		t.Fatalf("following the home page's log-in button: %v", err)
 	}
 	s.reachAccount(t, ctx, jane.Login, jane.Password)
 	check("account")
@@ -353,4 +364,13 @@ func (s *suite) redeemForFamily(t *testing.T, tp *toriiProc, u string) {
 	if resp.StatusCode != http.StatusOK || body["refresh_token"] == nil {
 		t.Fatalf("redeeming the code: %d %v", resp.StatusCode, body)
 	}
+}
+
+// originOf is the scheme and host of an absolute URL ("" if it has none).
+func originOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return ""
+	}
+	return p.Scheme + "://" + p.Host
 }
