@@ -2,38 +2,19 @@ package server
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
-	"math/big"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/torii-idp/torii/internal/testca"
 
 	"gopkg.in/yaml.v3"
 )
 
-// testCAPEM is a freshly made self-signed CA certificate, as PEM.
-func testCAPEM(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cluster CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
+func testCAPEM(t *testing.T) []byte { return testca.PEM(t, "cluster CA") }
 
 func TestRenderKubeconfig(t *testing.T) {
 	ca := testCAPEM(t)
