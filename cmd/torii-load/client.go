@@ -80,8 +80,9 @@ type statusError struct {
 	body   string
 }
 
+// The body is folded to one line: each mode prints one line.
 func (e *statusError) Error() string {
-	return fmt.Sprintf("%s: HTTP %d: %.200s", e.url, e.status, e.body)
+	return fmt.Sprintf("%s: HTTP %d: %.200s", e.url, e.status, strings.Join(strings.Fields(e.body), " "))
 }
 
 func (t *target) get(ctx context.Context, u string) ([]byte, error) {

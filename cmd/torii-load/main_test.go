@@ -63,6 +63,11 @@ func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWrit
 // lowest cost torii accepts) behind an httptest server.
 func newTorii(t *testing.T, skipApproval bool) (*httptest.Server, *counter) {
 	t.Helper()
+	return newToriiThrottled(t, skipApproval, server.ThrottleConfig{Disabled: true})
+}
+
+func newToriiThrottled(t *testing.T, skipApproval bool, throttle server.ThrottleConfig) (*httptest.Server, *counter) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "torii.db"), nil)
@@ -87,7 +92,7 @@ func newTorii(t *testing.T, skipApproval bool) (*httptest.Server, *counter) {
 		Clients:            []server.Client{{ID: testClient, Secret: testSecret, RedirectURIs: []string{testRedirect}}},
 		PasswordConnector:  "local",
 		SkipApprovalScreen: skipApproval,
-		Throttle:           server.ThrottleConfig{Disabled: true},
+		Throttle:           throttle,
 		Logger:             slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -210,6 +215,25 @@ func TestIntrospectAndDeviceModes(t *testing.T) {
 	}
 	if c.get("POST /dex/device/code") == 0 {
 		t.Error("torii saw no /device/code requests")
+	}
+}
+
+// TestRateLimitedIsErrorsWithHint: torii's limit on device logins started
+// by one address refuses the device mode after the limit; the refusals
+// are errors and the result says why.
+func TestRateLimitedIsErrorsWithHint(t *testing.T) {
+	srv, c := newToriiThrottled(t, true, server.ThrottleConfig{PendingAuthRequestsPerIP: 5})
+	issuer := srv.URL + "/dex"
+	res, _ := load(t, append(common(issuer), "--modes", "device", "--warmup", "0s")...)
+	r := res["device "+issuer]
+	if r.Requests > 5 || r.Errors == 0 || !strings.Contains(r.FirstError, "HTTP 429") {
+		t.Fatalf("%d requests, %d errors, first %q; want at most 5 answered and the rest counted as 429 errors", r.Requests, r.Errors, r.FirstError)
+	}
+	if !strings.Contains(r.Hint, "rate-limits") {
+		t.Errorf("hint %q; want it to say the server rate-limits", r.Hint)
+	}
+	if seen := c.get("POST /dex/device/code"); seen < r.Requests+r.Errors {
+		t.Errorf("reported %d requests but torii saw %d", r.Requests+r.Errors, seen)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,8 @@ type Result struct {
 	MaxMs    float64 `json:"max_ms"`
 	// FirstError is one error message, to say what went wrong.
 	FirstError string `json:"first_error,omitempty"`
+	// Hint says what an error probably means, when it is a known case.
+	Hint string `json:"hint,omitempty"`
 	// ServerRSSKiB is the server's resident memory after the mode, when
 	// --server-pid names it.
 	ServerRSSKiB int64 `json:"server_rss_kib,omitempty"`
@@ -62,6 +65,7 @@ func summarize(mode, issuer string, elapsed time.Duration, recs []*recorder) Res
 			res.FirstError = r.firstErr.Error()
 		}
 	}
+	res.Hint = hintFor(res.FirstError)
 	res.Requests = len(all)
 	if elapsed > 0 {
 		res.PerSec = float64(len(all)) / elapsed.Seconds()
@@ -73,6 +77,17 @@ func summarize(mode, issuer string, elapsed time.Duration, recs []*recorder) Res
 		res.MaxMs = ms(all[len(all)-1])
 	}
 	return res
+}
+
+// hintFor explains an error message torii-load's users keep meeting: a
+// server that refuses the load itself (every request after the first few
+// hundred failing with 429 is a limit, not a failure under load).
+func hintFor(firstErr string) string {
+	if strings.Contains(firstErr, "HTTP 429") {
+		return "the server rate-limits these requests (HTTP 429): a login throttle per user (spread the load with more --user) " +
+			"or a limit per client address (torii: the throttle section of its config, docs/security.md)"
+	}
+	return ""
 }
 
 // percentile of sorted durations, nearest rank.
@@ -104,6 +119,9 @@ func printResult(w io.Writer, r Result) {
 	}
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "  first error: %s", r.FirstError)
+	}
+	if r.Hint != "" {
+		fmt.Fprintf(w, "  hint: %s", r.Hint)
 	}
 	fmt.Fprintln(w)
 }
