@@ -160,6 +160,26 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp, tpSessions *to
 		return id
 	}
 
+	// visit opens u and waits for sel. A visit still waiting after 40 s is
+	// started again (twice at most, and logged): chromedp's wait for a
+	// navigation hung once in a while on a loaded machine, with the page
+	// served, and took the whole walk with it until its deadline.
+	visit := func(u, sel string) {
+		t.Helper()
+		for try := 1; ; try++ {
+			vctx, cancel := context.WithTimeout(ctx, 40*time.Second)
+			err := chromedp.Run(vctx, chromedp.Navigate(u), chromedp.WaitVisible(sel, chromedp.ByQuery))
+			cancel()
+			if err == nil {
+				return
+			}
+			if try == 3 || ctx.Err() != nil {
+				t.Fatalf("opening %s: %v", u, err)
+			}
+			t.Logf("opening %s: %v; once more", u, err)
+		}
+	}
+
 	auth := tp.Issuer + "/auth?" + url.Values{
 		"client_id": {rpClientID}, "redirect_uri": {rpRedirectURI}, "response_type": {"code"},
 		"scope": {"openid email groups offline_access"}, "state": {"st"},
@@ -181,21 +201,15 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp, tpSessions *to
 	}
 
 	// The home page (the issuer path).
-	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/"), chromedp.WaitVisible(`h1`)); err != nil {
-		t.Fatal(err)
-	}
+	visit(tp.Issuer+"/", `h1`)
 	check("home")
 
 	// An error page: an application nobody registered.
-	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/auth?client_id=nobody"), chromedp.WaitVisible(`[role="alert"]`)); err != nil {
-		t.Fatal(err)
-	}
+	visit(tp.Issuer+"/auth?client_id=nobody", `[role="alert"]`)
 	check("error")
 
 	// The chooser (alwaysShowLoginScreen), then the password form.
-	if err := chromedp.Run(ctx, chromedp.Navigate(auth), chromedp.WaitVisible(`.choices a`)); err != nil {
-		t.Fatal(err)
-	}
+	visit(auth, `.choices a`)
 	check("chooser")
 	if err := chromedp.Run(ctx, chromedp.Click(`.choices a`), chromedp.WaitVisible(`#password`)); err != nil {
 		t.Fatal(err)
@@ -246,8 +260,8 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp, tpSessions *to
 	}
 
 	// The same login page in Japanese (ui_locales).
-	if err := chromedp.Run(ctx, chromedp.Navigate(auth+"&ui_locales=ja"), chromedp.WaitVisible(`.choices a`),
-		chromedp.Click(`.choices a`), chromedp.WaitVisible(`#password`)); err != nil {
+	visit(auth+"&ui_locales=ja", `.choices a`)
+	if err := chromedp.Run(ctx, chromedp.Click(`.choices a`), chromedp.WaitVisible(`#password`)); err != nil {
 		t.Fatal(err)
 	}
 	if got := attr("html", "lang"); got != "ja" {
@@ -258,8 +272,8 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp, tpSessions *to
 	// The kubeconfig page: torii's own page login (no session here, so
 	// the login pages again), then the page with its file and commands.
 	var chooser bool
-	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/kubeconfig"), chromedp.WaitVisible(`.choices a, #password`, chromedp.ByQuery),
-		chromedp.Evaluate(`!!document.querySelector('.choices a')`, &chooser)); err != nil {
+	visit(tp.Issuer+"/kubeconfig", `.choices a, #password`)
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`!!document.querySelector('.choices a')`, &chooser)); err != nil {
 		t.Fatalf("kubeconfig page login: %v", err)
 	}
 	if chooser {
@@ -287,16 +301,14 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp, tpSessions *to
 	// this walk until its deadline on a loaded machine.)
 	var href string
 	var ok bool
-	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/"), chromedp.WaitVisible(`#login`, chromedp.ByQuery),
-		chromedp.AttributeValue(`#login`, "href", &href, &ok, chromedp.ByQuery)); err != nil {
+	visit(tp.Issuer+"/", `#login`)
+	if err := chromedp.Run(ctx, chromedp.AttributeValue(`#login`, "href", &href, &ok, chromedp.ByQuery)); err != nil {
 		t.Fatalf("home page: %v", err)
 	}
 	if want := tp.Issuer + "/account"; !ok || (href != want && href != strings.TrimPrefix(want, originOf(tp.Issuer))) {
 		t.Errorf("home page's log-in button leads to %q; want %s", href, want)
 	}
-	if err := chromedp.Run(ctx, chromedp.Navigate(tp.Issuer+"/account"), chromedp.WaitVisible(`h1`, chromedp.ByQuery)); err != nil {
-		t.Fatalf("following the home page's log-in button: %v", err)
-	}
+	visit(tp.Issuer+"/account", `h1`)
 	s.reachAccount(t, ctx, jane.Login, jane.Password)
 	check("account")
 	if err := chromedp.Run(ctx, chromedp.Click(`input[value="revoke"] ~ button`, chromedp.ByQuery), chromedp.WaitVisible(`#done`)); err != nil {
@@ -304,9 +316,7 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp, tpSessions *to
 	}
 	check("account-revoked")
 	// With sessions: the session list and its end button.
-	if err := chromedp.Run(ctx, chromedp.Navigate(tpSessions.Issuer+"/account"), chromedp.WaitVisible(`h1`)); err != nil {
-		t.Fatal(err)
-	}
+	visit(tpSessions.Issuer+"/account", `h1`)
 	s.reachAccount(t, ctx, jane.Login, jane.Password)
 	if err := chromedp.Run(ctx, chromedp.WaitVisible(`input[value="end_session"] ~ button`)); err != nil {
 		t.Fatalf("account page with sessions: no end-session button: %v", err)
