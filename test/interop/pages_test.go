@@ -308,7 +308,7 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp, tpSessions *to
 	if want := tp.Issuer + "/account"; !ok || (href != want && href != strings.TrimPrefix(want, originOf(tp.Issuer))) {
 		t.Errorf("home page's log-in button leads to %q; want %s", href, want)
 	}
-	visit(tp.Issuer+"/account", `h1`)
+	visit(tp.Issuer+"/account", `#sub, .choices a, #password`)
 	s.reachAccount(t, ctx, jane.Login, jane.Password)
 	check("account")
 	if err := chromedp.Run(ctx, chromedp.Click(`input[value="revoke"] ~ button`, chromedp.ByQuery), chromedp.WaitVisible(`#done`)); err != nil {
@@ -316,7 +316,7 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp, tpSessions *to
 	}
 	check("account-revoked")
 	// With sessions: the session list and its end button.
-	visit(tpSessions.Issuer+"/account", `h1`)
+	visit(tpSessions.Issuer+"/account", `#sub, .choices a, #password`)
 	s.reachAccount(t, ctx, jane.Login, jane.Password)
 	if err := chromedp.Run(ctx, chromedp.WaitVisible(`input[value="end_session"] ~ button`)); err != nil {
 		t.Fatalf("account page with sessions: no end-session button: %v", err)
@@ -325,24 +325,35 @@ func (s *suite) walkPages(t *testing.T, execPath, axe string, tp, tpSessions *to
 }
 
 // reachAccount logs in (chooser, password form) until the account page
-// shows the person's sub.
+// shows the person's sub. Each step waits for an element of the page it
+// leads to, never for one the page it leaves has too (the chooser's h1
+// was visible before its click had navigated, and the next look at the
+// page then ran in a document being replaced and hung), and has 40 s.
 func (s *suite) reachAccount(t *testing.T, ctx context.Context, login, password string) {
 	t.Helper()
+	const page = `#sub, .choices a, #password`
+	step := func(actions ...chromedp.Action) error {
+		sctx, cancel := context.WithTimeout(ctx, 40*time.Second)
+		defer cancel()
+		return chromedp.Run(sctx, actions...)
+	}
 	for range 4 {
 		var at string
-		if err := chromedp.Run(ctx, chromedp.WaitVisible(`h1`), chromedp.Evaluate(
+		if err := step(chromedp.WaitVisible(page, chromedp.ByQuery), chromedp.Evaluate(
 			`document.querySelector('#sub') ? 'account' : document.querySelector('.choices a') ? 'chooser' : document.querySelector('#password') ? 'login' : location.href`, &at)); err != nil {
-			t.Fatal(err)
+			var where string
+			_ = step(chromedp.Location(&where))
+			t.Fatalf("on the way to the account page, at %q: %v", where, err)
 		}
 		var err error
 		switch at {
 		case "account":
 			return
 		case "chooser":
-			err = chromedp.Run(ctx, chromedp.Click(`.choices a`, chromedp.ByQuery), chromedp.WaitVisible(`h1`))
+			err = step(chromedp.Click(`.choices a`, chromedp.ByQuery), chromedp.WaitVisible(`#password, #sub`, chromedp.ByQuery))
 		case "login":
-			err = chromedp.Run(ctx, chromedp.SendKeys(`#login`, login, chromedp.ByQuery), chromedp.SendKeys(`#password`, password, chromedp.ByQuery),
-				chromedp.Submit(`#password`, chromedp.ByQuery), chromedp.WaitVisible(`#sub`))
+			err = step(chromedp.SendKeys(`#login`, login, chromedp.ByQuery), chromedp.SendKeys(`#password`, password, chromedp.ByQuery),
+				chromedp.Submit(`#password`, chromedp.ByQuery), chromedp.WaitVisible(`#sub`, chromedp.ByQuery))
 		default:
 			t.Fatalf("on the way to the account page: unexpected page %s", at)
 		}
